@@ -1,0 +1,65 @@
+"""Argument checks that fail early with a message naming the argument, what was
+expected and what came, instead of a broadcasting error deep inside an op."""
+
+import numbers
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
+
+
+def positive_int(value, argument):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{argument}` must be a positive integer, got {value!r} "
+                        f"of type {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"`{argument}` must be a positive integer, got {value}")
+    return int(value)
+
+
+def boolean(value, argument):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"`{argument}` must be True or False, got {value!r}")
+    return bool(value)
+
+
+def rate(value, argument):
+    """A dropout rate in [0, 1): 1 would drop everything, so it is refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"`{argument}` must be a float in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"`{argument}` must be in [0, 1), got {value}")
+    return float(value)
+
+
+def dtype(value):
+    name = np.dtype(value).name if isinstance(value, (type, np.dtype)) else value
+    if name not in DTYPES:
+        raise ValueError(f"`dtype` must be one of {DTYPES}, got {value!r}")
+    return np.dtype(name)
+
+
+def seed(value):
+    if value is not None and (isinstance(value, bool)
+                              or not isinstance(value, numbers.Integral) or value < 0):
+        raise ValueError(f"`seed` must be None or a non-negative integer, got {value!r}")
+    return value
+
+
+def real_array(value, argument, dtype):
+    """``value`` as an array of ``dtype``; real numbers only (ints and other float widths
+    are cast, as Keras casts inputs to the layer's dtype)."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"`{argument}` must hold real numbers, got an array of dtype "
+                        f"{arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def shape_is(arr, expected, argument, what=""):
+    """Raise unless ``arr.shape == expected`` (None in ``expected`` matches anything)."""
+    ok = arr.ndim == len(expected) and all(
+        e is None or e == a for e, a in zip(expected, arr.shape))
+    if not ok:
+        shown = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
+        raise ValueError(f"`{argument}` must have shape {shown}{what}, got {arr.shape}")
