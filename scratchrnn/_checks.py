@@ -46,14 +46,15 @@ def seed(value):
     return value
 
 
-def real_array(value, argument, dtype):
-    """``value`` as an array of ``dtype``; real numbers only (ints and other float widths
-    are cast, as Keras casts inputs to the layer's dtype)."""
+def real_array(value, argument, dtype, copy=False):
+    """``value`` as a C-contiguous array of ``dtype``; real numbers only (ints and other
+    float widths are cast, as Keras casts inputs to the layer's dtype).  ``copy=True``
+    for arrays the caller keeps, so that later changes to theirs do not reach ours."""
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"`{argument}` must hold real numbers, got an array of dtype "
                         f"{arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return arr.astype(dtype, order="C", copy=copy)
 
 
 def shape_is(arr, expected, argument, what=""):
@@ -61,5 +62,6 @@ def shape_is(arr, expected, argument, what=""):
     ok = arr.ndim == len(expected) and all(
         e is None or e == a for e, a in zip(expected, arr.shape))
     if not ok:
-        shown = "(" + ", ".join("?" if e is None else str(e) for e in expected) + ")"
+        dims = ["?" if e is None else str(e) for e in expected]
+        shown = f"({dims[0]},)" if len(dims) == 1 else "(" + ", ".join(dims) + ")"
         raise ValueError(f"`{argument}` must have shape {shown}{what}, got {arr.shape}")

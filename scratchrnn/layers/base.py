@@ -141,8 +141,10 @@ class RNN:
         An unbuilt layer is built from the kernel's shape.
         """
         weights = list(weights)
-        input_dim = np.shape(weights[0])[0] if weights and np.ndim(weights[0]) == 2 \
-            else self.input_dim
+        if self.built:
+            input_dim = self.input_dim
+        else:  # build from the kernel's shape; its checks below still apply
+            input_dim = np.shape(weights[0])[0] if weights and np.ndim(weights[0]) == 2 else None
         expected = self._weight_shapes(input_dim)
         if len(weights) != len(expected):
             raise ValueError(
@@ -150,7 +152,7 @@ class RNN:
                 f"({', '.join(n for n, _ in expected)}) for {self.name}, got {len(weights)}")
         arrays = []
         for (name, shape), w in zip(expected, weights):
-            w = _checks.real_array(w, f"weights[{name}]", self.dtype)
+            w = _checks.real_array(w, f"weights[{name}]", self.dtype, copy=True)
             _checks.shape_is(w, shape, f"weights[{name}]")
             arrays.append(w)
         self.kernel, self.recurrent_kernel = arrays[0], arrays[1]
@@ -195,7 +197,7 @@ class RNN:
                 f"got {len(states)}")
         checked = []
         for name, s in zip(self.state_names, states):
-            s = _checks.real_array(s, f"{argument}[{name}]", self.dtype)
+            s = _checks.real_array(s, f"{argument}[{name}]", self.dtype, copy=True)
             _checks.shape_is(s, (batch, self.units), f"{argument}[{name}]",
                              " (batch, units)")
             checked.append(s)
@@ -318,8 +320,11 @@ def _check_mask(mask, batch, timesteps):
         return None
     m = np.asarray(mask)
     if m.dtype != np.bool_:
-        if m.dtype.kind not in "iu" or not np.isin(m, (0, 1)).all():
+        if m.dtype.kind not in "iu":
             raise TypeError(f"`mask` must be booleans (or 0/1 integers), got dtype {m.dtype}")
+        if not np.isin(m, (0, 1)).all():
+            raise ValueError("`mask` must be booleans (or 0/1 integers), got integer values "
+                             f"{np.unique(m)[:10].tolist()}")
         m = m.astype(bool)
     _checks.shape_is(m, (batch, timesteps), "mask", " (batch, timesteps)")
     return m

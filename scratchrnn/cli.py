@@ -1,0 +1,32 @@
+"""The ``scratchrnn`` command.
+
+    scratchrnn parity [options]     the Keras cross-check report (needs TensorFlow)
+"""
+
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="scratchrnn",
+        description="Recurrent networks from scratch in NumPy, checked against Keras.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser(
+        "parity", add_help=False,
+        help="compare every layer and option with tf.keras (outputs and gradients); "
+             "`scratchrnn parity --help` for its options")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "parity":
+        try:
+            from parity import report
+        except ImportError as err:
+            print(f"scratchrnn parity needs TensorFlow: pip install 'scratchrnn[parity]' "
+                  f"({err})", file=sys.stderr)
+            return 2
+        return report.main(rest)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
