@@ -8,6 +8,7 @@
 """
 
 from . import initializers, layers, ops
+from .backend import get_backend, set_backend
 
 __version__ = "0.1.0"
-__all__ = ["initializers", "layers", "ops", "__version__"]
+__all__ = ["get_backend", "initializers", "layers", "ops", "set_backend", "__version__"]

@@ -120,34 +120,37 @@ class Problem:
         return backward(self.o, self.params, cache, self.upstream)
 
 
-def forward(o, p, mask=None, dropout_mask=None, recurrent_dropout_mask=None):
-    """Run the sequence op of ``o.cell`` on the arrays ``p`` (named as in :class:`Problem`)."""
+def forward(o, p, mask=None, dropout_mask=None, recurrent_dropout_mask=None, impl=ops):
+    """Run the sequence op of ``o.cell`` on the arrays ``p`` (named as in :class:`Problem`).
+
+    ``impl``: where the ``*_forward`` functions come from (the readable ops by default).
+    """
     common = dict(mask=mask, go_backwards=o.go_backwards, activation=o.activation,
                   zero_output_for_mask=o.zero_output_for_mask, dropout_mask=dropout_mask,
                   recurrent_dropout_mask=recurrent_dropout_mask)
     bias = p.get("bias")
     if o.cell == "simple_rnn":
-        return ops.simple_rnn_forward(p["x"], p["h0"], p["kernel"], p["recurrent_kernel"],
+        return impl.simple_rnn_forward(p["x"], p["h0"], p["kernel"], p["recurrent_kernel"],
                                       bias, **common)
     if o.cell == "lstm":
-        return ops.lstm_forward(p["x"], p["h0"], p["c0"], p["kernel"], p["recurrent_kernel"],
+        return impl.lstm_forward(p["x"], p["h0"], p["c0"], p["kernel"], p["recurrent_kernel"],
                                 bias, recurrent_activation=o.recurrent_activation, **common)
-    return ops.gru_forward(p["x"], p["h0"], p["kernel"], p["recurrent_kernel"], bias,
+    return impl.gru_forward(p["x"], p["h0"], p["kernel"], p["recurrent_kernel"], bias,
                            recurrent_activation=o.recurrent_activation,
                            reset_after=o.reset_after, **common)
 
 
-def backward(o, p, cache, upstream):
+def backward(o, p, cache, upstream, impl=ops):
     """The gradients of ``weighted_sum(outputs, upstream)``, named like ``p``."""
     k, rk = p["kernel"], p["recurrent_kernel"]
     if o.cell == "simple_rnn":
-        dx, dh0, dk, drk, db = ops.simple_rnn_backward(*upstream, cache, k, rk)
+        dx, dh0, dk, drk, db = impl.simple_rnn_backward(*upstream, cache, k, rk)
         grads = {"x": dx, "h0": dh0}
     elif o.cell == "lstm":
-        dx, dh0, dc0, dk, drk, db = ops.lstm_backward(*upstream, cache, k, rk)
+        dx, dh0, dc0, dk, drk, db = impl.lstm_backward(*upstream, cache, k, rk)
         grads = {"x": dx, "h0": dh0, "c0": dc0}
     else:
-        dx, dh0, dk, drk, db = ops.gru_backward(*upstream, cache, k, rk)
+        dx, dh0, dk, drk, db = impl.gru_backward(*upstream, cache, k, rk)
         grads = {"x": dx, "h0": dh0}
     grads.update(kernel=dk, recurrent_kernel=drk)
     if "bias" in p:

@@ -9,15 +9,19 @@ weight gradients in ``get_weights`` order.
 import numpy as np
 
 from .. import _checks, initializers
+from .. import backend as backends
 from ..ops import activations
-
-BACKENDS = ("numpy",)
 
 
 class RNN:
-    """Base of the recurrent layers.  Subclasses set ``n_gates``, ``state_names`` and
-    implement ``_bias_shape``, ``_run`` and ``_run_backward``."""
+    """Base of the recurrent layers.  Subclasses set ``n_gates``, ``state_names``,
+    ``cell`` (the ops module's name) and implement ``_run`` and ``_run_backward``.
 
+    ``backend``: ``"numpy"`` (the readable ops), ``"numba"`` (the same loops compiled),
+    or None for the global default (:func:`scratchrnn.set_backend`).
+    """
+
+    cell = None
     n_gates = 1
     state_names = ("h",)
     #: Whether Keras draws one dropout mask per gate once ``recurrent_dropout > 0``
@@ -28,7 +32,7 @@ class RNN:
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, seed=None, dtype="float32", backend="numpy",
+                 stateful=False, seed=None, dtype="float32", backend=None,
                  zero_output_for_mask=False, name=None):
         self.units = _checks.positive_int(units, "units")
         self.activation = activation
@@ -52,9 +56,7 @@ class RNN:
                                                     "zero_output_for_mask")
         self.seed = _checks.seed(seed)
         self.dtype = _checks.dtype(dtype)
-        if backend not in BACKENDS:
-            raise ValueError(f"`backend` must be one of {BACKENDS}, got {backend!r}")
-        self.backend = backend
+        self.backend = None if backend is None else backends.check(backend)
         self.name = name or type(self).__name__.lower()
         self._rng = np.random.default_rng(seed)
         self.input_dim = None
@@ -99,6 +101,11 @@ class RNN:
         if self.use_bias:
             shapes.append(("bias", self._bias_shape()))
         return shapes
+
+    @property
+    def ops(self):
+        """The module of this cell's forward and backward functions, for the backend."""
+        return backends.cell_module(self.backend, self.cell)
 
     def _bias_shape(self):
         return (self.n_gates * self.units,)

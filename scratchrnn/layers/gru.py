@@ -1,7 +1,7 @@
 """``GRU``: Keras's gated recurrent unit layer, on :mod:`scratchrnn.ops.gru`."""
 
 from .. import _checks
-from ..ops import activations, gru
+from ..ops import activations
 from .base import RNN
 
 
@@ -13,6 +13,7 @@ class GRU(RNN):
     when ``reset_after=True`` (the default, cuDNN-compatible form), ``(3H,)`` otherwise.
     """
 
+    cell = "gru"
     n_gates = 3
     per_gate_dropout_masks = True
 
@@ -33,7 +34,7 @@ class GRU(RNN):
         return (2, gh) if self.reset_after else (gh,)
 
     def _run(self, x, states, mask):
-        (outputs, h), cache = gru.gru_forward(
+        (outputs, h), cache = self.ops.gru_forward(
             x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask,
             self.go_backwards, self._activation, self._recurrent_activation,
             self.reset_after, self.zero_output_for_mask, self.dropout_mask,
@@ -41,6 +42,6 @@ class GRU(RNN):
         return outputs, [h], cache
 
     def _run_backward(self, d_outputs, d_states, cache):
-        dx, dh0, dk, drk, db = gru.gru_backward(d_outputs, d_states[0], cache, self.kernel,
+        dx, dh0, dk, drk, db = self.ops.gru_backward(d_outputs, d_states[0], cache, self.kernel,
                                                 self.recurrent_kernel)
         return dx, [dh0], [dk, drk] + ([db] if self.use_bias else [])

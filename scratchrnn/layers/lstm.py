@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import _checks
-from ..ops import activations, lstm
+from ..ops import activations
 from .base import RNN
 
 
@@ -16,6 +16,7 @@ class LSTM(RNN):
     Returns ``output`` or ``[output, h, c]`` with ``return_state``.
     """
 
+    cell = "lstm"
     n_gates = 4
     state_names = ("h", "c")
     per_gate_dropout_masks = True
@@ -40,13 +41,13 @@ class LSTM(RNN):
         return bias
 
     def _run(self, x, states, mask):
-        (outputs, h, c), cache = lstm.lstm_forward(
+        (outputs, h, c), cache = self.ops.lstm_forward(
             x, states[0], states[1], self.kernel, self.recurrent_kernel, self.bias, mask,
             self.go_backwards, self._activation, self._recurrent_activation,
             self.zero_output_for_mask, self.dropout_mask, self.recurrent_dropout_mask)
         return outputs, [h, c], cache
 
     def _run_backward(self, d_outputs, d_states, cache):
-        dx, dh0, dc0, dk, drk, db = lstm.lstm_backward(
+        dx, dh0, dc0, dk, drk, db = self.ops.lstm_backward(
             d_outputs, d_states[0], d_states[1], cache, self.kernel, self.recurrent_kernel)
         return dx, [dh0, dc0], [dk, drk] + ([db] if self.use_bias else [])

@@ -1,6 +1,5 @@
 """``SimpleRNN``: Keras's fully connected recurrent layer, on :mod:`scratchrnn.ops.simple_rnn`."""
 
-from ..ops import simple_rnn
 from .base import RNN
 
 
@@ -11,14 +10,16 @@ class SimpleRNN(RNN):
     Arguments and defaults are Keras's; see :class:`scratchrnn.layers.base.RNN`.
     """
 
+    cell = "simple_rnn"
+
     def _run(self, x, states, mask):
-        (outputs, h), cache = simple_rnn.simple_rnn_forward(
+        (outputs, h), cache = self.ops.simple_rnn_forward(
             x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask,
             self.go_backwards, self._activation, self.zero_output_for_mask,
             self.dropout_mask, self.recurrent_dropout_mask)
         return outputs, [h], cache
 
     def _run_backward(self, d_outputs, d_states, cache):
-        dx, dh0, dk, drk, db = simple_rnn.simple_rnn_backward(
+        dx, dh0, dk, drk, db = self.ops.simple_rnn_backward(
             d_outputs, d_states[0], cache, self.kernel, self.recurrent_kernel)
         return dx, [dh0], [dk, drk] + ([db] if self.use_bias else [])

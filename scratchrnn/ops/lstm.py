@@ -45,9 +45,15 @@ import numpy as np
 
 from . import activations as act
 from .common import (
-    batch_major, input_projection, input_projection_backward, keep,
-    recurrent_kernel_gradient, recurrent_projection, recurrent_projection_backward,
-    step_mask, time_major,
+    batch_major,
+    input_projection,
+    input_projection_backward,
+    keep,
+    recurrent_kernel_gradient,
+    recurrent_projection,
+    recurrent_projection_backward,
+    step_mask,
+    time_major,
 )
 
 N_GATES = 4  # i, f, c, o

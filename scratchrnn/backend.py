@@ -1,0 +1,45 @@
+"""Which implementation of the time loops the layers run: ``"numpy"`` or ``"numba"``.
+
+``"numpy"`` runs :mod:`scratchrnn.ops`, the readable reference.  ``"numba"`` runs
+:mod:`scratchrnn.kernels`, the same loops compiled (tested equal to the reference).
+A layer's ``backend=None`` follows the global default, set by :func:`set_backend` or
+by the environment variable ``SCRATCHRNN_BACKEND`` (read at import); it is ``"numpy"``.
+"""
+
+import importlib
+import os
+
+BACKENDS = ("numpy", "numba")
+_PACKAGES = {"numpy": "scratchrnn.ops", "numba": "scratchrnn.kernels"}
+
+
+def check(name, argument="backend"):
+    if name not in BACKENDS:
+        raise ValueError(f"`{argument}` must be one of {BACKENDS}, got {name!r}")
+    return name
+
+
+_default = check(os.environ.get("SCRATCHRNN_BACKEND", "numpy"), "SCRATCHRNN_BACKEND")
+
+
+def set_backend(name):
+    """Set the backend of every layer created with ``backend=None``."""
+    global _default
+    _default = check(name)
+
+
+def get_backend():
+    return _default
+
+
+def cell_module(backend, cell):
+    """The module holding ``cell``'s forward and backward (``"lstm"``, ``"gru"``,
+    ``"simple_rnn"``) for ``backend`` (None: the global default)."""
+    backend = _default if backend is None else backend
+    if backend == "numba":
+        try:
+            import numba  # noqa: F401
+        except ImportError as err:
+            raise ImportError("backend='numba' needs numba (and scipy, for np.dot inside "
+                              "compiled code): pip install numba scipy") from err
+    return importlib.import_module(f"{_PACKAGES[backend]}.{cell}")

@@ -1,0 +1,70 @@
+"""Shared pieces of the Numba kernels: the recurrent projection and its backward.
+
+Only the sequential part of a layer is compiled: the input projection and the weight
+gradients stay the single NumPy GEMMs over all T·B rows of :mod:`scratchrnn.ops.common`.
+The recurrent GEMM inside the loop goes through ``np.dot(a, b, out)`` (SciPy's BLAS),
+writing into buffers allocated once per sequence.
+
+With recurrent dropout each gate sees its own masked copy of ``h`` (Keras's
+``implementation=1``), so the kernel is split into contiguous per-gate blocks.
+"""
+
+import numpy as np
+from numba import njit
+
+from .activations import JIT
+
+
+def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask):
+    """The recurrent kernel as the loops want it: ``(U, Uᵀ)`` as 3-D block arrays.
+
+    Without per-gate masks one block, ``U (1, H, G·H)`` and ``Uᵀ (1, G·H, H)``; with a
+    mask per gate the gates' blocks ``(G, H, H)`` and their transposes.  Contiguous.
+    """
+    if dropout_mask is None or dropout_mask.shape[0] == 1:
+        blocks = recurrent_kernel[None]
+    else:
+        H = recurrent_kernel.shape[0]
+        blocks = np.stack([recurrent_kernel[:, g * H:(g + 1) * H] for g in range(n_gates)])
+    return np.ascontiguousarray(blocks), np.ascontiguousarray(blocks.transpose(0, 2, 1))
+
+
+@njit(**JIT)
+def project(h, U, dropout_mask, z, h_masked, z_gate):
+    """``z[:] = (h ⊙ m_g) @ U_g`` for every gate (``z = h @ U`` without dropout).
+
+    h: (B, H); U: blocks from :func:`recurrent_blocks`; z: (B, G·H) output;
+    h_masked: (B, H) and z_gate: (B, H) scratch buffers.
+    """
+    if dropout_mask is None:
+        np.dot(h, U[0], z)
+    elif U.shape[0] == 1:                   # one mask shared by every gate
+        np.multiply(h, dropout_mask[0], h_masked)
+        np.dot(h_masked, U[0], z)
+    else:
+        H = h.shape[1]
+        for g in range(U.shape[0]):
+            np.multiply(h, dropout_mask[g], h_masked)
+            np.dot(h_masked, U[g], z_gate)
+            z[:, g * H:(g + 1) * H] = z_gate
+
+
+@njit(**JIT)
+def project_backward(dz, UT, dropout_mask, dh, dz_gate, dh_gate):
+    """``dh[:] = Σ_g (dz_g @ U_gᵀ) ⊙ m_g``, the gradient of :func:`project` w.r.t. ``h``.
+
+    dz: (B, G·H); UT: transposed blocks from :func:`recurrent_blocks`; dh: (B, H) output;
+    dz_gate: (B, H) and dh_gate: (B, H) scratch buffers.
+    """
+    if dropout_mask is None:
+        np.dot(dz, UT[0], dh)
+    elif UT.shape[0] == 1:
+        np.dot(dz, UT[0], dh)
+        dh *= dropout_mask[0]
+    else:
+        H = dh.shape[1]
+        dh[:] = 0
+        for g in range(UT.shape[0]):
+            dz_gate[:] = dz[:, g * H:(g + 1) * H]
+            np.dot(dz_gate, UT[g], dh_gate)
+            dh += dh_gate * dropout_mask[g]

@@ -1,0 +1,215 @@
+"""The GRU's time loops compiled with Numba; the same maths as :mod:`scratchrnn.ops.gru`.
+
+What changes is what :mod:`scratchrnn.kernels.lstm` changes: fused row loops into
+buffers allocated once per sequence, vectorisable activations, ``np.dot`` into
+preallocated outputs.  Two shapes of recurrent product, one per Keras convention:
+
+* ``reset_after=True``: one product ``zh = h @ U`` for all three gates per step, then
+  ``ĥ = act(zx_h + r ⊙ (zh_h + b_rec_h))``;
+* ``reset_after=False``: ``h @ U_zr`` for the gates, then ``(r ⊙ h) @ U_h`` once ``r``
+  is known — and in backward, ``d(r ⊙ h) = da_h @ U_hᵀ`` between two row passes.
+
+The cache is :class:`~scratchrnn.ops.gru.GRUCache`, shared with the NumPy backend.
+"""
+
+import numpy as np
+from numba import njit
+
+from ..ops import activations as act
+from ..ops.common import (
+    batch_major,
+    input_projection,
+    input_projection_backward,
+    recurrent_kernel_gradient,
+    time_major,
+)
+from ..ops.gru import N_GATES, GRUCache, _split_recurrent_mask
+from . import activations as kact
+from .common import JIT, project, project_backward, recurrent_blocks
+
+
+def _recurrent_operands(recurrent_kernel, rdm, reset_after):
+    """``(U_rec, U_recᵀ, rec_mask, h_mask, U_h, U_hᵀ)``: what the loops multiply by.
+
+    ``U_rec`` is every gate's block when reset_after, else the z and r blocks only.
+    """
+    H = recurrent_kernel.shape[0]
+    zr_mask, h_mask = _split_recurrent_mask(rdm)
+    if reset_after:
+        U_rec, U_recT = recurrent_blocks(recurrent_kernel, N_GATES, rdm)
+        rec_mask, h_mask = rdm, None
+    else:
+        U_rec, U_recT = recurrent_blocks(recurrent_kernel[:, :2 * H], 2, zr_mask)
+        rec_mask = zr_mask
+    U_h = np.ascontiguousarray(recurrent_kernel[:, 2 * H:])
+    return U_rec, U_recT, rec_mask, h_mask, U_h, np.ascontiguousarray(U_h.T)
+
+
+@njit(**JIT)
+def _forward_loop(zx, h0, U_rec, U_h, recurrent_bias, mask, zero_output_for_mask, rec_mask,
+                  h_mask, reset_after, activation, recurrent_activation, h_prev, gates, u,
+                  outputs):
+    T, B, G3 = zx.shape
+    H = G3 // 3
+    h = h0.copy()
+    out = np.zeros((B, H), zx.dtype)
+    zh = np.empty((B, U_rec.shape[0] * U_rec.shape[2]), zx.dtype)    # (B, 3H) or (B, 2H)
+    h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
+    h_in, uh = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
+    one = zx.dtype.type(1)
+    for s in range(T):
+        h_prev[s] = h
+        project(h, U_rec, rec_mask, zh, h_masked, z_gate)          # h @ U (per gate)
+        for b in range(B):
+            gb = gates[s, b]
+            for k in range(2 * H):
+                gb[k] = zx[s, b, k] + zh[b, k]
+                if recurrent_bias is not None:
+                    gb[k] += recurrent_bias[k]
+            kact.forward(gb[:2 * H], recurrent_activation)           # z, r
+            if reset_after:
+                for j in range(H):
+                    u[s, b, j] = zh[b, 2 * H + j]                     # u = h @ U_h + b_rec_h
+                    if recurrent_bias is not None:
+                        u[s, b, j] += recurrent_bias[2 * H + j]
+                    gb[2 * H + j] = zx[s, b, 2 * H + j] + gb[H + j] * u[s, b, j]
+        if not reset_after:
+            if h_mask is None:
+                h_in[:] = h
+            else:
+                np.multiply(h, h_mask, h_in)
+            for b in range(B):
+                for j in range(H):
+                    u[s, b, j] = gates[s, b, H + j] * h_in[b, j]       # u = r ⊙ h
+            np.dot(u[s], U_h, uh)
+            for b in range(B):
+                for j in range(H):
+                    gates[s, b, 2 * H + j] = zx[s, b, 2 * H + j] + uh[b, j]
+        for b in range(B):
+            gb = gates[s, b]
+            kact.forward(gb[2 * H:], activation)                     # ĥ
+            if mask is None or mask[s, b]:
+                for j in range(H):
+                    h[b, j] = gb[j] * h[b, j] + (one - gb[j]) * gb[2 * H + j]
+                    out[b, j] = h[b, j]
+            elif zero_output_for_mask:
+                out[b] = 0
+        outputs[s] = out
+    return h
+
+
+@njit(**JIT)
+def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask, h_mask,
+                   reset_after, activation, recurrent_activation, h_prev, gates, u, dzx, dzh):
+    T, B, G3 = gates.shape
+    H = G3 // 3
+    n_rec = U_recT.shape[0] * U_recT.shape[1]                       # 3H or 2H
+    dh = dh_T.copy()
+    d_carry = np.zeros((B, H), douts.dtype)
+    dh_direct, dh_new = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    da_h, du = np.zeros((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    drec = np.zeros((B, n_rec), douts.dtype)                        # d of h @ U_rec
+    dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    one = douts.dtype.type(1)
+    for s in range(T - 1, -1, -1):
+        # pass 1: through h_t = z h_{t-1} + (1 - z) ĥ and the candidate's activation
+        for b in range(B):
+            gb, dxb = gates[s, b], dzx[s, b]
+            if not (mask is None or mask[s, b]):
+                dxb[:] = 0
+                da_h[b] = 0
+                if not zero_output_for_mask:
+                    d_carry[b] += douts[s, b]     # flows to the output this step repeats
+                continue
+            for j in range(H):
+                d = dh[b, j] + douts[s, b, j] + d_carry[b, j]
+                d_carry[b, j] = 0
+                dh_direct[b, j] = d * gb[j]                                # dh_{t-1} = dh z
+                dxb[j] = d * (h_prev[s, b, j] - gb[2 * H + j])             # dz
+                dxb[2 * H + j] = d * (one - gb[j])                         # dĥ
+            kact.backward(dxb[2 * H:], gb[2 * H:], activation)            # da_h
+            da_h[b] = dxb[2 * H:]
+        if not reset_after:
+            np.dot(da_h, U_hT, du)                                         # d(r ⊙ h) = da_h U_hᵀ
+        # pass 2: through the reset gate, then the gates' activations
+        for b in range(B):
+            if not (mask is None or mask[s, b]):
+                drec[b] = 0
+                if reset_after:
+                    dzh[s, b] = 0
+                continue
+            gb, dxb = gates[s, b], dzx[s, b]
+            for j in range(H):
+                if reset_after:
+                    dxb[H + j] = da_h[b, j] * u[s, b, j]                   # dr = da_h u
+                    drec[b, 2 * H + j] = da_h[b, j] * gb[H + j]            # du = da_h r
+                else:
+                    h_in = h_prev[s, b, j] if h_mask is None else h_prev[s, b, j] * h_mask[b, j]
+                    dxb[H + j] = du[b, j] * h_in                           # dr = d(r⊙h) h
+                    d_in = du[b, j] * gb[H + j]                            # dh = d(r⊙h) r
+                    dh_direct[b, j] += d_in if h_mask is None else d_in * h_mask[b, j]
+            kact.backward(dxb[:2 * H], gb[:2 * H], recurrent_activation)  # da_z, da_r
+            drec[b, :2 * H] = dxb[:2 * H]
+            if reset_after:
+                dzh[s, b] = drec[b]
+        project_backward(drec, U_recT, rec_mask, dh_new, dz_gate, dh_gate)
+        for b in range(B):
+            if mask is None or mask[s, b]:
+                dh[b] = dh_new[b] + dh_direct[b]
+    return dh
+
+
+def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
+                activation=act.TANH, recurrent_activation=act.SIGMOID, reset_after=True,
+                zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
+    """:func:`scratchrnn.ops.gru.gru_forward`, its time loop compiled."""
+    input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
+        else (bias, None)
+    xs = time_major(x, go_backwards)                                # (T, B, I)
+    ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+    T, B, _ = xs.shape
+    H = h0.shape[1]
+    zx = input_projection(xs, kernel, input_bias, dropout_mask)     # (T, B, 3H)
+    U_rec, _, rec_mask, h_mask, U_h, _ = _recurrent_operands(
+        recurrent_kernel, recurrent_dropout_mask, reset_after)
+    h_prev = np.empty((T, B, H), xs.dtype)
+    gates = np.empty((T, B, N_GATES * H), xs.dtype)
+    u = np.empty((T, B, H), xs.dtype)
+    outputs = np.empty((T, B, H), xs.dtype)
+    h = _forward_loop(zx, h0, U_rec, U_h, None if recurrent_bias is None
+                      else np.ascontiguousarray(recurrent_bias), ms, zero_output_for_mask,
+                      rec_mask, h_mask, reset_after, activation, recurrent_activation,
+                      h_prev, gates, u, outputs)
+    cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
+                     bias is not None, reset_after, go_backwards, zero_output_for_mask,
+                     activation, recurrent_activation)
+    return (batch_major(outputs, False), h), cache
+
+
+def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
+    """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
+    douts = time_major(d_outputs, False)                            # (T, B, H)
+    H = dh_T.shape[1]
+    rdm = cache.recurrent_dropout_mask
+    _, U_recT, rec_mask, h_mask, _, U_hT = _recurrent_operands(recurrent_kernel, rdm,
+                                                               cache.reset_after)
+    dzx = np.empty_like(cache.gates)
+    dzh = np.empty_like(cache.gates) if cache.reset_after else dzx
+    dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,
+                        rec_mask, h_mask, cache.reset_after, cache.activation,
+                        cache.recurrent_activation, cache.h_prev, cache.gates, cache.u, dzx,
+                        dzh)
+    dxs, dkernel, dbias_in = input_projection_backward(dzx, cache.x, kernel,
+                                                       cache.dropout_mask, cache.use_bias)
+    if cache.reset_after:
+        drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dzh, rdm)
+        dbias = None if not cache.use_bias else np.stack(
+            [dbias_in, dzh.reshape(-1, N_GATES * H).sum(axis=0)])
+    else:
+        zr_mask, _ = _split_recurrent_mask(rdm)
+        drecurrent_kernel = np.concatenate([
+            recurrent_kernel_gradient(cache.h_prev, dzx[:, :, :2 * H], zr_mask),
+            cache.u.reshape(-1, H).T @ dzx[:, :, 2 * H:].reshape(-1, H),
+        ], axis=1)
+        dbias = dbias_in
+    return batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel, dbias

@@ -1,0 +1,145 @@
+"""The LSTM's time loops compiled with Numba; the same maths as :mod:`scratchrnn.ops.lstm`.
+
+What changes, and why:
+
+* the elementwise work of a step is fused into row loops over the batch, writing into
+  buffers allocated once per sequence (NumPy allocates a temporary per operation);
+* the activations are vectorisable (:mod:`scratchrnn.kernels.activations`; float32 uses
+  a rational tanh, float64 the exact functions);
+* the recurrent GEMM is ``np.dot(h, U, out)`` inside the loop: no Python per step.
+
+Everything outside the loops — time-major layout, the input projection, the weight
+gradients — is the readable code of :mod:`scratchrnn.ops.common`, and the cache is the
+same :class:`~scratchrnn.ops.lstm.LSTMCache`, so either backend's backward accepts
+either's forward.  ``tests/test_numba.py`` holds the two equal.
+"""
+
+import numpy as np
+from numba import njit
+
+from ..ops import activations as act
+from ..ops.common import (
+    batch_major,
+    input_projection,
+    input_projection_backward,
+    recurrent_kernel_gradient,
+    time_major,
+)
+from ..ops.lstm import N_GATES, LSTMCache
+from . import activations as kact
+from .common import JIT, project, project_backward, recurrent_blocks
+
+
+@njit(**JIT)
+def _forward_loop(zx, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
+                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs):
+    T, B, G4 = zx.shape
+    H = G4 // 4
+    h, c = h0.copy(), c0.copy()
+    out = np.zeros((B, H), zx.dtype)
+    h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
+    c_new = np.empty(H, zx.dtype)
+    for s in range(T):
+        h_prev[s], c_prev[s] = h, c
+        z = gates[s]                                       # (B, 4H), activated in place
+        project(h, U, rdm, z, h_masked, z_gate)            # z = h @ U
+        for b in range(B):
+            zb = z[b]
+            zb += zx[s, b]                                 # + x @ W + bias
+            kact.forward(zb[:2 * H], recurrent_activation)   # i, f
+            kact.forward(zb[2 * H:3 * H], activation)        # g
+            kact.forward(zb[3 * H:], recurrent_activation)   # o
+            for j in range(H):
+                c_new[j] = zb[H + j] * c[b, j] + zb[j] * zb[2 * H + j]   # f c + i g
+            ac = act_c[s, b]
+            ac[:] = c_new
+            kact.forward(ac, activation)
+            if mask is None or mask[s, b]:
+                for j in range(H):
+                    c[b, j] = c_new[j]
+                    h[b, j] = zb[3 * H + j] * ac[j]                     # o act(c)
+                    out[b, j] = h[b, j]
+            elif zero_output_for_mask:
+                out[b] = 0
+        outputs[s] = out
+    return h, c
+
+
+@njit(**JIT)
+def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activation,
+                   recurrent_activation, c_prev, gates, act_c, dz):
+    T, B, G4 = gates.shape
+    H = G4 // 4
+    dh, dc = dh_T.copy(), dc_T.copy()
+    d_carry = np.zeros((B, H), douts.dtype)
+    dh_new = np.empty((B, H), douts.dtype)
+    dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    dh_cell, dact = np.empty(H, douts.dtype), np.empty(H, douts.dtype)
+    for s in range(T - 1, -1, -1):
+        for b in range(B):
+            zb, dzb, ac = gates[s, b], dz[s, b], act_c[s, b]
+            if not (mask is None or mask[s, b]):
+                dzb[:] = 0
+                if not zero_output_for_mask:
+                    d_carry[b] += douts[s, b]      # flows to the output this step repeats
+                continue
+            for j in range(H):
+                dh_cell[j] = dh[b, j] + douts[s, b, j] + d_carry[b, j]
+                d_carry[b, j] = 0
+                dact[j] = dh_cell[j] * zb[3 * H + j]          # d act(c) = dh o
+            kact.backward(dact, ac, activation)               # -> through act(c)
+            for j in range(H):
+                dcj = dc[b, j] + dact[j]
+                dzb[j] = dcj * zb[2 * H + j]                  # di = dc g
+                dzb[H + j] = dcj * c_prev[s, b, j]            # df = dc c_{t-1}
+                dzb[2 * H + j] = dcj * zb[j]                  # dg = dc i
+                dzb[3 * H + j] = dh_cell[j] * ac[j]           # do = dh act(c)
+                dc[b, j] = dcj * zb[H + j]                    # dc_{t-1} = dc f
+            kact.backward(dzb[:2 * H], zb[:2 * H], recurrent_activation)
+            kact.backward(dzb[2 * H:3 * H], zb[2 * H:3 * H], activation)
+            kact.backward(dzb[3 * H:], zb[3 * H:], recurrent_activation)
+        project_backward(dz[s], UT, rdm, dh_new, dz_gate, dh_gate)   # dh_{t-1} = dz @ Uᵀ
+        for b in range(B):
+            if mask is None or mask[s, b]:
+                dh[b] = dh_new[b]
+    return dh, dc
+
+
+def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
+                 go_backwards=False, activation=act.TANH, recurrent_activation=act.SIGMOID,
+                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
+    """:func:`scratchrnn.ops.lstm.lstm_forward`, its time loop compiled."""
+    xs = time_major(x, go_backwards)                                # (T, B, I)
+    ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+    T, B, _ = xs.shape
+    H = h0.shape[1]
+    zx = input_projection(xs, kernel, bias, dropout_mask)           # (T, B, 4H)
+    U, _ = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
+    h_prev = np.empty((T, B, H), xs.dtype)
+    c_prev = np.empty((T, B, H), xs.dtype)
+    gates = np.empty((T, B, N_GATES * H), xs.dtype)
+    act_c = np.empty((T, B, H), xs.dtype)
+    outputs = np.empty((T, B, H), xs.dtype)
+    h, c = _forward_loop(zx, h0, c0, U, ms, zero_output_for_mask, recurrent_dropout_mask,
+                         activation, recurrent_activation, h_prev, c_prev, gates, act_c,
+                         outputs)
+    cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
+                      recurrent_dropout_mask, bias is not None, go_backwards,
+                      zero_output_for_mask, activation, recurrent_activation)
+    return (batch_major(outputs, False), h, c), cache
+
+
+def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel):
+    """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
+    douts = time_major(d_outputs, False)                            # (T, B, H)
+    _, UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask)
+    dz = np.empty_like(cache.gates)
+    dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
+                            cache.recurrent_dropout_mask, cache.activation,
+                            cache.recurrent_activation, cache.c_prev, cache.gates,
+                            cache.act_c, dz)
+    dxs, dkernel, dbias = input_projection_backward(dz, cache.x, kernel, cache.dropout_mask,
+                                                    cache.use_bias)
+    drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dz,
+                                                  cache.recurrent_dropout_mask)
+    return batch_major(dxs, cache.go_backwards), dh, dc, dkernel, drecurrent_kernel, dbias
