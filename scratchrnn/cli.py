@@ -1,6 +1,7 @@
 """The ``scratchrnn`` command.
 
     scratchrnn parity [options]     the Keras cross-check report (needs TensorFlow)
+    scratchrnn bench [options]      the benchmark matrix (python -m benchmarks)
 """
 
 import argparse
@@ -16,7 +17,14 @@ def main(argv=None):
         "parity", add_help=False,
         help="compare every layer and option with tf.keras (outputs and gradients); "
              "`scratchrnn parity --help` for its options")
+    commands.add_parser(
+        "bench", add_help=False,
+        help="time numpy, numba, Keras CPU, PyTorch CPU and cuDNN; `scratchrnn bench --help` "
+             "for its options")
     args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from benchmarks import runner
+        return runner.main(rest)
     if args.command == "parity":
         try:
             from parity import report

@@ -1,0 +1,113 @@
+"""The benchmark report: a terminal table and a PNG plot, from the runner's JSON."""
+
+from .backends import CELLS
+
+ORDER = ("numpy", "numba", "keras-cpu", "torch-cpu", "cudnn")
+
+
+def _by_key(run):
+    return {(r["cell"], tuple(r["config"]), r["mode"], r["backend"]): r for r in run["records"]}
+
+
+def _cell_text(r):
+    if r is None:
+        return "-"
+    if "skipped" in r:
+        return "skipped"
+    spread = (r["q3_ms"] - r["q1_ms"]) / r["median_ms"] * 50 if r["median_ms"] else 0
+    return f"{r['median_ms']:.3g} ±{spread:.0f}%"
+
+
+def table(report):
+    """Median milliseconds per backend (± half the inter-quartile range, in % of the
+    median), numba's speed-up on Keras CPU, and each backend's share of sgemm peak."""
+    lines = [f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; "
+             f"{report['date']}; {report['wall_s']} s"]
+    for run in report["runs"]:
+        by = _by_key(run)
+        backends = [b for b in ORDER if any(k[3] == b for k in by)]
+        lines.append("")
+        lines.append(f"== {run['threads']} thread(s); sgemm peak {run['sgemm_peak_gflops']:.0f} "
+                     f"GFLOP/s; skipped: " + (", ".join(f"{k} ({v})" for k, v in
+                                                        run["skipped"].items()) or "none"))
+        header = (f"{'cell':<9} {'B,T,I,H':<16} {'mode':<8} "
+                  + " ".join(f"{b:>14}" for b in backends)
+                  + f" {'numba/keras':>11} {'numba/numpy':>11}  % peak (numba, keras)")
+        lines += [header, "-" * len(header)]
+        for cell in CELLS:
+            configs = sorted({k[1] for k in by if k[0] == cell}, key=lambda c: c[0] * c[3] ** 2)
+            for config in configs:
+                for mode in ("forward", "forward_backward"):
+                    rows = {b: by.get((cell, config, mode, b)) for b in backends}
+                    lines.append(
+                        f"{cell:<9} {','.join(map(str, config)):<16} "
+                        f"{'fwd' if mode == 'forward' else 'fwd+bwd':<8} "
+                        + " ".join(f"{_cell_text(rows[b]):>14}" for b in backends)
+                        + f" {_ratio(rows, 'keras-cpu', 'numba'):>11}"
+                        f" {_ratio(rows, 'numpy', 'numba'):>11}  "
+                        + _peaks(rows, run["sgemm_peak_gflops"]))
+    return "\n".join(lines)
+
+
+def _timed(r):
+    return r is not None and "median_ms" in r
+
+
+def _ratio(rows, slow, fast):
+    """How many times faster ``fast`` is than ``slow``."""
+    if not (_timed(rows.get(slow)) and _timed(rows.get(fast))):
+        return "-"
+    return f"{rows[slow]['median_ms'] / rows[fast]['median_ms']:.2f}x"
+
+
+def _peaks(rows, peak):
+    return ", ".join(f"{100 * rows[b]['gflops'] / peak:.0f}%" if _timed(rows.get(b)) else "-"
+                     for b in ("numba", "keras-cpu"))
+
+
+def plot(report, path):
+    """Speed-up on Keras CPU (fwd+bwd, log scale) and % of sgemm peak, per config."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = report["runs"]
+    cells = [c for c in CELLS if any(r["cell"] == c for run in runs for r in run["records"])]
+    fig, axes = plt.subplots(2 * len(runs), len(cells), figsize=(5 * len(cells),
+                             4.2 * 2 * len(runs)), squeeze=False)
+    for i, run in enumerate(runs):
+        by = _by_key(run)
+        for j, cell in enumerate(cells):
+            configs = sorted({k[1] for k in by if k[0] == cell}, key=lambda c: c[0] * c[3] ** 2)
+            labels = ["\n".join(map(str, c)) for c in configs]
+            for row, (title, value) in enumerate([
+                    ("speed-up on Keras CPU, fwd+bwd", lambda r, k: k / r["median_ms"]),
+                    ("% of sgemm peak, fwd+bwd",
+                     lambda r, k, peak=run["sgemm_peak_gflops"]: 100 * r["gflops"] / peak)]):
+                ax = axes[2 * i + row, j]
+                width = 0.8 / len(ORDER)
+                for n, backend in enumerate(ORDER):
+                    xs, ys = [], []
+                    for c_i, config in enumerate(configs):
+                        r = by.get((cell, config, "forward_backward", backend))
+                        k = by.get((cell, config, "forward_backward", "keras-cpu"))
+                        if _timed(r) and _timed(k):
+                            xs.append(c_i + (n - len(ORDER) / 2) * width)
+                            ys.append(value(r, k["median_ms"]))
+                    if xs:
+                        ax.bar(xs, ys, width, label=backend)
+                ax.set_xticks(range(len(configs)), labels, fontsize=7)
+                ax.set_title(f"{cell}, {run['threads']} thread(s): {title}", fontsize=9)
+                if row == 0:
+                    ax.set_yscale("log")
+                    ax.axhline(1, color="grey", lw=0.8)
+                ax.legend(fontsize=7)
+    fig.suptitle(f"{report['machine']['cpu']} ({report['machine']['cores']} cores), "
+                 f"{report['date']}; config = B, T, I, H", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+
+__all__ = ["table", "plot"]
