@@ -68,3 +68,85 @@ def project_backward(dz, UT, dropout_mask, dh, dz_gate, dh_gate):
             dz_gate[:] = dz[:, g * H:(g + 1) * H]
             np.dot(dz_gate, UT[g], dh_gate)
             dh += dh_gate * dropout_mask[g]
+
+
+# --- the GEMMs over all T·B rows, on the same BLAS as the loop -------------------------------
+#
+# The readable ops run these products with NumPy, whose OpenBLAS is a second thread pool
+# beside SciPy's (which ``np.dot`` in compiled code calls).  A pool spin-waits for a while
+# after its work, so alternating the two put four busy threads on two cores and made the
+# GEMM-bound LSTM 2x slower with 2 threads than with 1.  Compiled, every product of the
+# numba backend runs on SciPy's pool.
+
+@njit(**JIT)
+def _masked_rows(x, mask):
+    """``x ⊙ mask`` (mask broadcast over time) as a contiguous (T·B, F) matrix."""
+    T, B, F = x.shape
+    if mask is None:
+        return np.ascontiguousarray(x).reshape(T * B, F)
+    return (x * mask).reshape(T * B, F)
+
+
+@njit(**JIT)
+def input_projection(x, kernel, bias, dropout_mask):
+    """:func:`scratchrnn.ops.common.input_projection`, compiled."""
+    T, B, _ = x.shape
+    GH = kernel.shape[1]
+    if dropout_mask is None:
+        zx = np.dot(_masked_rows(x, None), kernel)
+    elif dropout_mask.shape[0] == 1:
+        zx = np.dot(_masked_rows(x, dropout_mask[0]), kernel)
+    else:
+        H = GH // dropout_mask.shape[0]
+        zx = np.empty((T * B, GH), x.dtype)
+        for g in range(dropout_mask.shape[0]):
+            zx[:, g * H:(g + 1) * H] = np.dot(_masked_rows(x, dropout_mask[g]),
+                                              np.ascontiguousarray(kernel[:, g * H:(g + 1) * H]))
+    if bias is not None:
+        zx += bias
+    return zx.reshape(T, B, GH)
+
+
+@njit(**JIT)
+def input_projection_backward(dzx, x, kernel, dropout_mask):
+    """:func:`scratchrnn.ops.common.input_projection_backward`, compiled; returns
+    ``dx, dkernel, dbias`` (dbias always; the caller drops it without a bias)."""
+    T, B, I = x.shape
+    GH = kernel.shape[1]
+    dz2 = np.ascontiguousarray(dzx).reshape(T * B, GH)
+    dbias = dz2.sum(axis=0)
+    if dropout_mask is None:
+        dkernel = np.dot(_masked_rows(x, None).T, dz2)
+        dx = np.dot(dz2, kernel.T).reshape(T, B, I)
+    elif dropout_mask.shape[0] == 1:
+        dkernel = np.dot(_masked_rows(x, dropout_mask[0]).T, dz2)
+        dx = np.dot(dz2, kernel.T).reshape(T, B, I) * dropout_mask[0]
+    else:
+        H = GH // dropout_mask.shape[0]
+        dkernel = np.empty_like(kernel)
+        dx = np.zeros((T, B, I), x.dtype)
+        for g in range(dropout_mask.shape[0]):
+            dz_g = np.ascontiguousarray(dz2[:, g * H:(g + 1) * H])
+            dkernel[:, g * H:(g + 1) * H] = np.dot(_masked_rows(x, dropout_mask[g]).T, dz_g)
+            k_g = np.ascontiguousarray(kernel[:, g * H:(g + 1) * H])
+            dx += np.dot(dz_g, k_g.T).reshape(T, B, I) * dropout_mask[g]
+    return dx, dkernel, dbias
+
+
+@njit(**JIT)
+def recurrent_kernel_gradient(h_prev, dz, dropout_mask):
+    """:func:`scratchrnn.ops.common.recurrent_kernel_gradient`, compiled."""
+    T, B, H = h_prev.shape
+    GH = dz.shape[2]
+    dz2 = np.ascontiguousarray(dz).reshape(T * B, GH)
+    if dropout_mask is None:
+        return np.dot(_masked_rows(h_prev, None).T, dz2)
+    if dropout_mask.shape[0] == 1:
+        return np.dot(_masked_rows(h_prev, dropout_mask[0]).T, dz2)
+    units = GH // dropout_mask.shape[0]
+    out = np.empty((H, GH), h_prev.dtype)
+    for g in range(dropout_mask.shape[0]):
+        out[:, g * units:(g + 1) * units] = np.dot(
+            _masked_rows(h_prev, dropout_mask[g]).T,
+            np.ascontiguousarray(dz2[:, g * units:(g + 1) * units]))
+    return out

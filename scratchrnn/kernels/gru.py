@@ -25,7 +25,10 @@ from ..ops.common import (
 )
 from ..ops.gru import N_GATES, GRUCache, _split_recurrent_mask
 from . import activations as kact
-from .common import JIT, project, project_backward, recurrent_blocks
+from .common import (
+    JIT, input_projection, input_projection_backward, project, project_backward,
+    recurrent_blocks, recurrent_kernel_gradient,
+)
 
 
 def _recurrent_operands(recurrent_kernel, rdm, reset_after):
@@ -169,7 +172,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, kernel, input_bias, dropout_mask)     # (T, B, 3H)
+    zx = input_projection(xs, np.ascontiguousarray(kernel), input_bias, dropout_mask)
     U_rec, _, rec_mask, h_mask, U_h, _ = _recurrent_operands(
         recurrent_kernel, recurrent_dropout_mask, reset_after)
     h_prev = np.empty((T, B, H), xs.dtype)
@@ -199,8 +202,9 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
                         rec_mask, h_mask, cache.reset_after, cache.activation,
                         cache.recurrent_activation, cache.h_prev, cache.gates, cache.u, dzx,
                         dzh)
-    dxs, dkernel, dbias_in = input_projection_backward(dzx, cache.x, kernel,
-                                                       cache.dropout_mask, cache.use_bias)
+    dxs, dkernel, dbias_in = input_projection_backward(dzx, cache.x,
+                                                       np.ascontiguousarray(kernel),
+                                                       cache.dropout_mask)
     if cache.reset_after:
         drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dzh, rdm)
         dbias = None if not cache.use_bias else np.stack(
@@ -209,7 +213,7 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
         zr_mask, _ = _split_recurrent_mask(rdm)
         drecurrent_kernel = np.concatenate([
             recurrent_kernel_gradient(cache.h_prev, dzx[:, :, :2 * H], zr_mask),
-            cache.u.reshape(-1, H).T @ dzx[:, :, 2 * H:].reshape(-1, H),
-        ], axis=1)
-        dbias = dbias_in
+            recurrent_kernel_gradient(cache.u, np.ascontiguousarray(dzx[:, :, 2 * H:]), None),
+        ], axis=1)                                                  # Σ (r ⊙ h)ᵀ da_h
+        dbias = dbias_in if cache.use_bias else None
     return batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel, dbias

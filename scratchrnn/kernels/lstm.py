@@ -27,7 +27,10 @@ from ..ops.common import (
 )
 from ..ops.lstm import N_GATES, LSTMCache
 from . import activations as kact
-from .common import JIT, project, project_backward, recurrent_blocks
+from .common import (
+    JIT, input_projection, input_projection_backward, project, project_backward,
+    recurrent_blocks, recurrent_kernel_gradient,
+)
 
 
 @njit(**JIT)
@@ -113,7 +116,7 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, kernel, bias, dropout_mask)           # (T, B, 4H)
+    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask)  # (T, B, 4H)
     U, _ = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
     h_prev = np.empty((T, B, H), xs.dtype)
     c_prev = np.empty((T, B, H), xs.dtype)
@@ -138,8 +141,9 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel):
                             cache.recurrent_dropout_mask, cache.activation,
                             cache.recurrent_activation, cache.c_prev, cache.gates,
                             cache.act_c, dz)
-    dxs, dkernel, dbias = input_projection_backward(dz, cache.x, kernel, cache.dropout_mask,
-                                                    cache.use_bias)
+    dxs, dkernel, dbias = input_projection_backward(dz, cache.x, np.ascontiguousarray(kernel),
+                                                    cache.dropout_mask)
     drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dz,
                                                   cache.recurrent_dropout_mask)
-    return batch_major(dxs, cache.go_backwards), dh, dc, dkernel, drecurrent_kernel, dbias
+    return (batch_major(dxs, cache.go_backwards), dh, dc, dkernel, drecurrent_kernel,
+            dbias if cache.use_bias else None)

@@ -15,7 +15,10 @@ from ..ops.common import (
 )
 from ..ops.simple_rnn import SimpleRNNCache
 from . import activations as kact
-from .common import JIT, project, project_backward, recurrent_blocks
+from .common import (
+    JIT, input_projection, input_projection_backward, project, project_backward,
+    recurrent_blocks, recurrent_kernel_gradient,
+)
 
 
 @njit(**JIT)
@@ -76,7 +79,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, kernel, bias, dropout_mask)           # (T, B, H)
+    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask)  # (T, B, H)
     U, _ = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
     h_prev = np.empty((T, B, H), xs.dtype)
     hs = np.empty((T, B, H), xs.dtype)
@@ -95,7 +98,8 @@ def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
     da = np.empty_like(cache.h)
     dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
                         cache.recurrent_dropout_mask, cache.activation, cache.h, da)
-    dxs, dkernel, dbias = input_projection_backward(da, cache.x, kernel, cache.dropout_mask,
-                                                    cache.use_bias)
+    dxs, dkernel, dbias = input_projection_backward(da, cache.x, np.ascontiguousarray(kernel),
+                                                    cache.dropout_mask)
     drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, da, cache.recurrent_dropout_mask)
-    return batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel, dbias
+    return (batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel,
+            dbias if cache.use_bias else None)
