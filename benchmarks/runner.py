@@ -2,16 +2,16 @@
 
 Method.  Each backend runs in a process of its own, one per thread count (1 and 2 by
 default): ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` set in its environment,
-``threadpoolctl`` limits on both OpenBLAS pools (NumPy's, and SciPy's that Numba's
-``np.dot`` calls), TensorFlow's intra/inter-op threads, ``torch.set_num_threads``.
+``threadpoolctl`` limits on both OpenBLAS pools (NumPy's, and SciPy's that
+Numba's ``np.dot`` calls), TensorFlow's intra/inter-op threads, ``torch.set_num_threads``.
 Separate processes because the libraries' thread pools spin-wait after their work:
 sharing two cores, PyTorch ran 800x slower right after TensorFlow in one process.
 For each cell and configuration a backend is built and called once (the *first call*,
 reported apart: it holds Numba's compile or cache load and ``tf.function``'s tracing),
 warmed up, then timed for a budget of seconds.  The whole matrix runs in two passes
-(one with ``--quick``), the backends in one order and then the reverse, so that a slow spell of the machine
-falls on all of them; the report gives the median and inter-quartile range of both
-passes' samples.  Ratios are against Keras CPU in the same run.  GFLOP/s counts the
+(one with ``--quick``), the backends in one order and then the reverse, so that a
+slow spell of the machine falls on all of them; the report gives the median and
+inter-quartile range of both passes' samples.  Ratios are against Keras CPU in the same run.  GFLOP/s counts the
 GEMMs only (``2·B·T·(I+H)·gH`` forward, three times that forward+backward) and is set
 against the machine's measured sgemm peak (NumPy, 2048², same thread count).
 """

@@ -8,28 +8,28 @@ What changes, and why:
   a rational tanh, float64 the exact functions);
 * the recurrent GEMM is ``np.dot(h, U, out)`` inside the loop: no Python per step.
 
-Everything outside the loops — time-major layout, the input projection, the weight
-gradients — is the readable code of :mod:`scratchrnn.ops.common`, and the cache is the
-same :class:`~scratchrnn.ops.lstm.LSTMCache`, so either backend's backward accepts
-either's forward.  ``tests/test_numba.py`` holds the two equal.
+* the GEMMs over all T·B rows (input projection, weight gradients) are compiled too,
+  so that every product runs on one BLAS thread pool (see :mod:`scratchrnn.kernels.common`).
+
+The cache is the same :class:`~scratchrnn.ops.lstm.LSTMCache`, so either backend's
+backward accepts either's forward.  ``tests/test_numba.py`` holds the two equal.
 """
 
 import numpy as np
 from numba import njit
 
 from ..ops import activations as act
-from ..ops.common import (
-    batch_major,
-    input_projection,
-    input_projection_backward,
-    recurrent_kernel_gradient,
-    time_major,
-)
+from ..ops.common import batch_major, time_major
 from ..ops.lstm import N_GATES, LSTMCache
 from . import activations as kact
 from .common import (
-    JIT, input_projection, input_projection_backward, project, project_backward,
-    recurrent_blocks, recurrent_kernel_gradient,
+    JIT,
+    input_projection,
+    input_projection_backward,
+    project,
+    project_backward,
+    recurrent_blocks,
+    recurrent_kernel_gradient,
 )
 
 

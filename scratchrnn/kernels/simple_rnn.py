@@ -6,18 +6,17 @@ import numpy as np
 from numba import njit
 
 from ..ops import activations as act
-from ..ops.common import (
-    batch_major,
-    input_projection,
-    input_projection_backward,
-    recurrent_kernel_gradient,
-    time_major,
-)
+from ..ops.common import batch_major, time_major
 from ..ops.simple_rnn import SimpleRNNCache
 from . import activations as kact
 from .common import (
-    JIT, input_projection, input_projection_backward, project, project_backward,
-    recurrent_blocks, recurrent_kernel_gradient,
+    JIT,
+    input_projection,
+    input_projection_backward,
+    project,
+    project_backward,
+    recurrent_blocks,
+    recurrent_kernel_gradient,
 )
 
 
