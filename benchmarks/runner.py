@@ -12,8 +12,9 @@ warmed up, then timed for a budget of seconds.  The whole matrix runs in two pas
 (one with ``--quick``), the backends in one order and then the reverse, so that a
 slow spell of the machine falls on all of them; the report gives the median and
 inter-quartile range of both passes' samples.  Ratios are against Keras CPU in the same
-run.  GFLOP/s counts the GEMMs only (``2·B·T·(I+H)·gH`` forward, three times that forward+backward) and is set
-against the machine's measured sgemm peak (NumPy, 2048², same thread count).
+run.  GFLOP/s counts the GEMMs only (``2·B·T·(I+H)·gH`` forward, three times that
+forward+backward) and is set against the machine's measured sgemm peak (NumPy, 2048²,
+same thread count).
 """
 
 import argparse
