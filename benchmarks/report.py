@@ -110,4 +110,33 @@ def plot(report, path):
 
 
 
-__all__ = ["table", "plot"]
+
+def markdown(report, threads):
+    """The README's table: fwd and fwd+bwd medians (ms) with ``threads`` threads."""
+    run = next(r for r in report["runs"] if r["threads"] == threads)
+    by = _by_key(run)
+    backends = [b for b in ORDER if any(k[3] == b and _timed(v) for k, v in by.items())]
+    lines = ["| cell | B, T, I, H | " + " | ".join(
+        f"{b} fwd / fwd+bwd (ms)" for b in backends) + " | numba ÷ keras-cpu, fwd / fwd+bwd |",
+        "| --- | --- | " + " | ".join("---:" for _ in backends) + " | ---: |"]
+    for cell in CELLS:
+        configs = sorted({k[1] for k in by if k[0] == cell}, key=lambda c: c[0] * c[3] ** 2)
+        for config in configs:
+            cells = []
+            for b in backends:
+                f, fb = (by.get((cell, config, m, b)) for m in ("forward", "forward_backward"))
+                cells.append(f"{f['median_ms']:.3g} / {fb['median_ms']:.3g}"
+                             if _timed(f) and _timed(fb) else "skipped")
+            speed = [_ratio({k: by.get((cell, config, m, k)) for k in ORDER}, "keras-cpu",
+                            "numba") for m in ("forward", "forward_backward")]
+            lines.append(f"| {cell} | {', '.join(map(str, config))} | " + " | ".join(cells)
+                         + f" | {speed[0]} / {speed[1]} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    with open(sys.argv[1]) as f:
+        data = json.load(f)
+    print(markdown(data, int(sys.argv[2]) if len(sys.argv) > 2 else 2))
