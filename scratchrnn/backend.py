@@ -32,10 +32,15 @@ def get_backend():
     return _default
 
 
+def resolve(backend):
+    """``backend``, or the global default for None."""
+    return _default if backend is None else backend
+
+
 def cell_module(backend, cell):
     """The module holding ``cell``'s forward and backward (``"lstm"``, ``"gru"``,
     ``"simple_rnn"``) for ``backend`` (None: the global default)."""
-    backend = _default if backend is None else backend
+    backend = resolve(backend)
     if backend == "numba":
         try:
             import numba  # noqa: F401

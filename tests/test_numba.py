@@ -120,3 +120,25 @@ def test_global_default_backend(monkeypatch):
         sr.set_backend("numpy")
     with pytest.raises(ValueError, match="`backend` must be one of .*'cuda'"):
         sr.set_backend("cuda")
+
+
+@pytest.mark.parametrize("layer_class", [sr.layers.SimpleRNN, sr.layers.LSTM, sr.layers.GRU])
+def test_reused_buffers_leak_nothing_between_calls(layer_class):
+    """A numba layer reuses its buffers from call to call: the arrays it hands out must
+    not change with the next call, and a backward must use its own call's cache."""
+    rng = np.random.default_rng(1)
+    x1, x2 = rng.normal(size=(2, 3, 5, 4))
+    layer = layer_class(3, return_sequences=True, seed=0, dtype="float64", backend="numba")
+    reference = layer_class(3, return_sequences=True, seed=0, dtype="float64",
+                            backend="numpy")
+    out1 = layer(x1)
+    kept = out1.copy()
+    dx1 = layer.backward(np.ones_like(out1))
+    out2 = layer(x2)
+    np.testing.assert_array_equal(out1, kept)
+    dx2 = layer.backward(np.ones_like(out2))
+    np.testing.assert_allclose(dx1, reference.backward(np.ones_like(reference(x1))),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx2, reference.backward(np.ones_like(reference(x2))),
+                               rtol=1e-12, atol=1e-12)
+    assert not np.shares_memory(dx1, dx2)

@@ -15,6 +15,36 @@ from numba import njit
 from .activations import JIT
 
 
+class Workspace:
+    """Buffers that a layer reuses from one call to the next.
+
+    A NumPy array of megabytes is fresh pages from the kernel, and the first write to
+    each page faults: at (B=32, T=50, H=64) that was half of the LSTM's forward time.
+    A layer keeps one workspace; a call overwrites the previous call's cache, which the
+    layer no longer needs (its ``backward`` always follows its latest call).  Arrays
+    handed to the user (outputs, gradients) never live here.  ``None`` in place of a
+    workspace means fresh arrays, as the readable ops allocate.
+    """
+
+    def __init__(self):
+        self._buffers = {}
+
+    def get(self, name, shape, dtype):
+        """An uninitialised array ``name`` of ``shape`` and ``dtype``, reused when it fits."""
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+            buffer = self._buffers[name] = np.empty(shape, dtype)
+        return buffer
+
+
+def time_major(x, go_backwards, workspace, name):
+    """:func:`scratchrnn.ops.common.time_major` into a buffer of ``workspace``."""
+    out = workspace.get(name, (x.shape[1], x.shape[0]) + x.shape[2:], x.dtype)
+    view = np.swapaxes(x, 0, 1)
+    out[...] = view[::-1] if go_backwards else view
+    return out
+
+
 def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask):
     """The recurrent kernel as the loops want it: ``(U, Uᵀ)`` as 3-D block arrays.
 
@@ -88,17 +118,16 @@ def _masked_rows(x, mask):
 
 
 @njit(**JIT)
-def input_projection(x, kernel, bias, dropout_mask):
-    """:func:`scratchrnn.ops.common.input_projection`, compiled."""
+def input_projection(x, kernel, bias, dropout_mask, zx):
+    """:func:`scratchrnn.ops.common.input_projection`, compiled, into ``zx`` (T·B, G·H)."""
     T, B, _ = x.shape
     GH = kernel.shape[1]
     if dropout_mask is None:
-        zx = np.dot(_masked_rows(x, None), kernel)
+        np.dot(_masked_rows(x, None), kernel, zx)
     elif dropout_mask.shape[0] == 1:
-        zx = np.dot(_masked_rows(x, dropout_mask[0]), kernel)
+        np.dot(_masked_rows(x, dropout_mask[0]), kernel, zx)
     else:
         H = GH // dropout_mask.shape[0]
-        zx = np.empty((T * B, GH), x.dtype)
         for g in range(dropout_mask.shape[0]):
             zx[:, g * H:(g + 1) * H] = np.dot(_masked_rows(x, dropout_mask[g]),
                                               np.ascontiguousarray(kernel[:, g * H:(g + 1) * H]))

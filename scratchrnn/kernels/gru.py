@@ -16,17 +16,19 @@ import numpy as np
 from numba import njit
 
 from ..ops import activations as act
-from ..ops.common import batch_major, time_major
+from ..ops.common import batch_major
 from ..ops.gru import N_GATES, GRUCache, _split_recurrent_mask
 from . import activations as kact
 from .common import (
     JIT,
+    Workspace,
     input_projection,
     input_projection_backward,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
+    time_major,
 )
 
 
@@ -163,21 +165,25 @@ def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_ma
 
 def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
                 activation=act.TANH, recurrent_activation=act.SIGMOID, reset_after=True,
-                zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
-    """:func:`scratchrnn.ops.gru.gru_forward`, its time loop compiled."""
+                zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
+                workspace=None):
+    """:func:`scratchrnn.ops.gru.gru_forward`, its time loop compiled; ``workspace``
+    (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
+    ws = workspace or Workspace()
     input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
         else (bias, None)
-    xs = time_major(x, go_backwards)                                # (T, B, I)
-    ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+    xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
+    ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, np.ascontiguousarray(kernel), input_bias, dropout_mask)
+    zx = input_projection(xs, np.ascontiguousarray(kernel), input_bias, dropout_mask,
+                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))    # (T, B, 3H)
     U_rec, _, rec_mask, h_mask, U_h, _ = _recurrent_operands(
         recurrent_kernel, recurrent_dropout_mask, reset_after)
-    h_prev = np.empty((T, B, H), xs.dtype)
-    gates = np.empty((T, B, N_GATES * H), xs.dtype)
-    u = np.empty((T, B, H), xs.dtype)
-    outputs = np.empty((T, B, H), xs.dtype)
+    h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
+    gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
+    u = ws.get("u", (T, B, H), xs.dtype)
+    outputs = ws.get("outputs", (T, B, H), xs.dtype)
     h = _forward_loop(zx, h0, U_rec, U_h, None if recurrent_bias is None
                       else np.ascontiguousarray(recurrent_bias), ms, zero_output_for_mask,
                       rec_mask, h_mask, reset_after, activation, recurrent_activation,
@@ -188,15 +194,16 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     return (batch_major(outputs, False), h), cache
 
 
-def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
+def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
-    douts = time_major(d_outputs, False)                            # (T, B, H)
+    ws = workspace or Workspace()
+    douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
     H = dh_T.shape[1]
     rdm = cache.recurrent_dropout_mask
     _, U_recT, rec_mask, h_mask, _, U_hT = _recurrent_operands(recurrent_kernel, rdm,
                                                                cache.reset_after)
-    dzx = np.empty_like(cache.gates)
-    dzh = np.empty_like(cache.gates) if cache.reset_after else dzx
+    dzx = ws.get("dzx", cache.gates.shape, cache.gates.dtype)
+    dzh = ws.get("dzh", cache.gates.shape, cache.gates.dtype) if cache.reset_after else dzx
     dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,
                         rec_mask, h_mask, cache.reset_after, cache.activation,
                         cache.recurrent_activation, cache.h_prev, cache.gates, cache.u, dzx,

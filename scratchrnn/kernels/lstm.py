@@ -19,17 +19,19 @@ import numpy as np
 from numba import njit
 
 from ..ops import activations as act
-from ..ops.common import batch_major, time_major
+from ..ops.common import batch_major
 from ..ops.lstm import N_GATES, LSTMCache
 from . import activations as kact
 from .common import (
     JIT,
+    Workspace,
     input_projection,
     input_projection_backward,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
+    time_major,
 )
 
 
@@ -110,19 +112,23 @@ def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activ
 
 def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
                  go_backwards=False, activation=act.TANH, recurrent_activation=act.SIGMOID,
-                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
-    """:func:`scratchrnn.ops.lstm.lstm_forward`, its time loop compiled."""
-    xs = time_major(x, go_backwards)                                # (T, B, I)
-    ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
+                 workspace=None):
+    """:func:`scratchrnn.ops.lstm.lstm_forward`, its time loop compiled; ``workspace``
+    (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
+    ws = workspace or Workspace()
+    xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
+    ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask)  # (T, B, 4H)
+    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask,
+                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))    # (T, B, 4H)
     U, _ = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
-    h_prev = np.empty((T, B, H), xs.dtype)
-    c_prev = np.empty((T, B, H), xs.dtype)
-    gates = np.empty((T, B, N_GATES * H), xs.dtype)
-    act_c = np.empty((T, B, H), xs.dtype)
-    outputs = np.empty((T, B, H), xs.dtype)
+    h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
+    c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
+    gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
+    act_c = ws.get("act_c", (T, B, H), xs.dtype)
+    outputs = ws.get("outputs", (T, B, H), xs.dtype)
     h, c = _forward_loop(zx, h0, c0, U, ms, zero_output_for_mask, recurrent_dropout_mask,
                          activation, recurrent_activation, h_prev, c_prev, gates, act_c,
                          outputs)
@@ -132,11 +138,12 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     return (batch_major(outputs, False), h, c), cache
 
 
-def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel):
+def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
-    douts = time_major(d_outputs, False)                            # (T, B, H)
+    ws = workspace or Workspace()
+    douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
     _, UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask)
-    dz = np.empty_like(cache.gates)
+    dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)
     dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
                             cache.recurrent_dropout_mask, cache.activation,
                             cache.recurrent_activation, cache.c_prev, cache.gates,

@@ -6,17 +6,19 @@ import numpy as np
 from numba import njit
 
 from ..ops import activations as act
-from ..ops.common import batch_major, time_major
+from ..ops.common import batch_major
 from ..ops.simple_rnn import SimpleRNNCache
 from . import activations as kact
 from .common import (
     JIT,
+    Workspace,
     input_projection,
     input_projection_backward,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
+    time_major,
 )
 
 
@@ -72,17 +74,20 @@ def _backward_loop(douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation,
 
 def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
                        go_backwards=False, activation=act.TANH, zero_output_for_mask=False,
-                       dropout_mask=None, recurrent_dropout_mask=None):
-    """:func:`scratchrnn.ops.simple_rnn.simple_rnn_forward`, its time loop compiled."""
-    xs = time_major(x, go_backwards)                                # (T, B, I)
-    ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+                       dropout_mask=None, recurrent_dropout_mask=None, workspace=None):
+    """:func:`scratchrnn.ops.simple_rnn.simple_rnn_forward`, its time loop compiled;
+    ``workspace`` (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers."""
+    ws = workspace or Workspace()
+    xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
+    ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask)  # (T, B, H)
+    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask,
+                          ws.get("zx", (T * B, H), xs.dtype))              # (T, B, H)
     U, _ = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
-    h_prev = np.empty((T, B, H), xs.dtype)
-    hs = np.empty((T, B, H), xs.dtype)
-    outputs = np.empty((T, B, H), xs.dtype)
+    h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
+    hs = ws.get("h", (T, B, H), xs.dtype)
+    outputs = ws.get("outputs", (T, B, H), xs.dtype)
     h = _forward_loop(zx, h0, U, ms, zero_output_for_mask, recurrent_dropout_mask,
                       activation, h_prev, hs, outputs)
     cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
@@ -90,11 +95,12 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     return (batch_major(outputs, False), h), cache
 
 
-def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
+def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
-    douts = time_major(d_outputs, False)                            # (T, B, H)
+    ws = workspace or Workspace()
+    douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
     _, UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask)
-    da = np.empty_like(cache.h)
+    da = ws.get("da", cache.h.shape, cache.h.dtype)
     dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
                         cache.recurrent_dropout_mask, cache.activation, cache.h, da)
     dxs, dkernel, dbias = input_projection_backward(da, cache.x, np.ascontiguousarray(kernel),

@@ -65,6 +65,7 @@ class RNN:
         self.recurrent_dropout_mask = None
         self._tape = None
         self._gradients = None
+        self._workspace = None
 
     # --- configuration --------------------------------------------------------------
 
@@ -106,6 +107,16 @@ class RNN:
     def ops(self):
         """The module of this cell's forward and backward functions, for the backend."""
         return backends.cell_module(self.backend, self.cell)
+
+    def _op_kwargs(self):
+        """Extra arguments of the backend's functions: the compiled ones reuse the
+        layer's buffers from call to call (:class:`scratchrnn.kernels.common.Workspace`)."""
+        if backends.resolve(self.backend) != "numba":
+            return {}
+        if self._workspace is None:
+            from ..kernels.common import Workspace
+            self._workspace = Workspace()
+        return {"workspace": self._workspace}
 
     def _bias_shape(self):
         return (self.n_gates * self.units,)

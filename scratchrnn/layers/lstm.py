@@ -44,10 +44,12 @@ class LSTM(RNN):
         (outputs, h, c), cache = self.ops.lstm_forward(
             x, states[0], states[1], self.kernel, self.recurrent_kernel, self.bias, mask,
             self.go_backwards, self._activation, self._recurrent_activation,
-            self.zero_output_for_mask, self.dropout_mask, self.recurrent_dropout_mask)
+            self.zero_output_for_mask, self.dropout_mask, self.recurrent_dropout_mask,
+            **self._op_kwargs())
         return outputs, [h, c], cache
 
     def _run_backward(self, d_outputs, d_states, cache):
         dx, dh0, dc0, dk, drk, db = self.ops.lstm_backward(
-            d_outputs, d_states[0], d_states[1], cache, self.kernel, self.recurrent_kernel)
+            d_outputs, d_states[0], d_states[1], cache, self.kernel, self.recurrent_kernel,
+            **self._op_kwargs())
         return dx, [dh0, dc0], [dk, drk] + ([db] if self.use_bias else [])

@@ -16,10 +16,11 @@ class SimpleRNN(RNN):
         (outputs, h), cache = self.ops.simple_rnn_forward(
             x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask,
             self.go_backwards, self._activation, self.zero_output_for_mask,
-            self.dropout_mask, self.recurrent_dropout_mask)
+            self.dropout_mask, self.recurrent_dropout_mask, **self._op_kwargs())
         return outputs, [h], cache
 
     def _run_backward(self, d_outputs, d_states, cache):
         dx, dh0, dk, drk, db = self.ops.simple_rnn_backward(
-            d_outputs, d_states[0], cache, self.kernel, self.recurrent_kernel)
+            d_outputs, d_states[0], cache, self.kernel, self.recurrent_kernel,
+            **self._op_kwargs())
         return dx, [dh0], [dk, drk] + ([db] if self.use_bias else [])
