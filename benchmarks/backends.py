@@ -77,8 +77,8 @@ class KerasCPU:
         return {"tensorflow": tf.__version__, "keras": keras.__version__}
 
     def configure(self, threads):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
+        from scratchrnn._tensorflow import import_tensorflow
+        tf, _ = import_tensorflow()
         try:  # only possible before TensorFlow starts its thread pools
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)

@@ -84,7 +84,6 @@ Anything else fails.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import time
@@ -94,6 +93,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from scratchrnn import layers as scratch_layers
+from scratchrnn._tensorflow import import_tensorflow
 
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
 FLOOR_FRACTION = 0.1
@@ -111,31 +111,11 @@ FLOAT32_ROUNDOFF = np.finfo(np.float32).eps / 2
 EXCUSABLE_LIMIT = np.sqrt(FLOAT32_ROUNDOFF)  # no larger float32 difference is ever excused
 
 
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines are written
-    there before its logging is initialised, so TF_CPP_MIN_LOG_LEVEL cannot stop them."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _import_tensorflow():
     """Import TensorFlow and Keras quietly, with every GPU hidden (Keras's CPU path is
     the reference: cuDNN treats masks differently)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
-    with _stderr_silenced():
-        import keras
-        import tensorflow
-
-    tensorflow.get_logger().setLevel("ERROR")
+    tensorflow, keras = import_tensorflow()
     try:
         tensorflow.config.set_visible_devices([], "GPU")
     except RuntimeError:  # TensorFlow was initialised before parity was imported: keep it
