@@ -33,3 +33,24 @@ def test_named_case(case):
 @given(random_cases(backends=("numpy", "numba")))
 def test_random_configuration(case):
     assert_passes(run_case(case))
+
+
+def test_the_report_command_passes_and_fails_loudly(capsys, monkeypatch):
+    """`scratchrnn parity` prints one row per case and exits 0; a failing case makes it
+    exit non-zero and explains itself."""
+    from parity import report
+    from scratchrnn import cli
+
+    assert cli.main(["parity", "-k", "simplernn-defaults"]) == 0
+    out = capsys.readouterr().out
+    assert "simplernn-defaults-f64" in out and "simplernn-defaults-f32" in out
+    assert "2/2 cases passed" in out
+
+    def failing(case):
+        result = run_case(case)
+        result.errors["out"] = 1.0          # as if the outputs differed completely
+        return result
+    monkeypatch.setattr(report, "safe_run", failing)
+    assert cli.main(["parity", "-k", "simplernn-defaults-f64"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "0/1 cases passed" in out

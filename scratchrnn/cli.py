@@ -12,7 +12,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="scratchrnn",
         description="Recurrent networks from scratch in NumPy, checked against Keras.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser(
         "parity", add_help=False,
         help="compare every layer and option with tf.keras (outputs and gradients); "
