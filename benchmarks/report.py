@@ -104,7 +104,7 @@ def plot(report, path):
                 ax.legend(fontsize=7)
     fig.suptitle(f"{report['machine']['cpu']} ({report['machine']['cores']} cores), "
                  f"{report['date']}; config = B, T, I, H", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))   # room for the suptitle
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
