@@ -23,14 +23,19 @@ def main(argv=None):
              "for its options")
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
-        from benchmarks import runner
+        try:
+            from benchmarks import runner
+        except ImportError as err:
+            print(f"scratchrnn bench needs its extras: pip install -e '.[bench]' ({err})",
+                  file=sys.stderr)
+            return 2
         return runner.main(rest)
     if args.command == "parity":
         try:
             from parity import report
         except ImportError as err:
-            print(f"scratchrnn parity needs TensorFlow: pip install 'scratchrnn[parity]' "
-                  f"({err})", file=sys.stderr)
+            print(f"scratchrnn parity needs TensorFlow and hypothesis: pip install -e "
+                  f"'.[parity]' ({err})", file=sys.stderr)
             return 2
         return report.main(rest)
     return 2
