@@ -127,19 +127,10 @@ def _quantile(values, q):
         if len(values) > 1 else values[0]
 
 
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def close(self):
-        pass
-
-
 def _progress(total, label, enabled):
-    if not enabled:
-        return _NoBar()
     from tqdm import tqdm
-    return tqdm(total=total, desc=label, unit="case", file=sys.stderr, leave=False)
+    return tqdm(total=total, desc=label, unit="case", file=sys.stderr, leave=False,
+                disable=not enabled)
 
 
 # --- the parent: one child per thread count, then the report ---------------------------------

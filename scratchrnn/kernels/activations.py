@@ -22,7 +22,6 @@ from ..ops.activations import (
     ELU,
     EXPONENTIAL,
     HARD_SIGMOID,
-    LINEAR,
     RELU,
     SIGMOID,
     SOFTSIGN,
@@ -102,7 +101,7 @@ def forward(v, code):
     elif code == ELU:
         for k in range(v.size):
             v[k] = v[k] if v[k] > zero else np.expm1(v[k])
-    # LINEAR: nothing to do
+    # linear: nothing to do
 
 
 @njit(**JIT)
@@ -131,5 +130,3 @@ def backward(d, y, code):
         for k in range(d.size):
             d[k] = d[k] if y[k] > zero else d[k] * (y[k] + one)
 
-
-__all__ = ["forward", "backward", "tanh", "sigmoid", "LINEAR"]

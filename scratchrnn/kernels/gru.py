@@ -17,7 +17,7 @@ from numba import njit
 
 from ..ops import activations as act
 from ..ops.common import batch_major
-from ..ops.gru import N_GATES, GRUCache, _split_recurrent_mask
+from ..ops.gru import N_GATES, GRUCache, split_recurrent_mask
 from . import activations as kact
 from .common import (
     JIT,
@@ -38,7 +38,7 @@ def _recurrent_operands(recurrent_kernel, rdm, reset_after):
     ``U_rec`` is every gate's block when reset_after, else the z and r blocks only.
     """
     H = recurrent_kernel.shape[0]
-    zr_mask, h_mask = _split_recurrent_mask(rdm)
+    zr_mask, h_mask = split_recurrent_mask(rdm)
     if reset_after:
         U_rec, U_recT = recurrent_blocks(recurrent_kernel, N_GATES, rdm)
         rec_mask, h_mask = rdm, None
@@ -216,7 +216,7 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=Non
         dbias = None if not cache.use_bias else np.stack(
             [dbias_in, dzh.reshape(-1, N_GATES * H).sum(axis=0)])
     else:
-        zr_mask, _ = _split_recurrent_mask(rdm)
+        zr_mask, _ = split_recurrent_mask(rdm)
         drecurrent_kernel = np.concatenate([
             recurrent_kernel_gradient(cache.h_prev, dzx[:, :, :2 * H], zr_mask),
             recurrent_kernel_gradient(cache.u, np.ascontiguousarray(dzx[:, :, 2 * H:]), None),

@@ -41,11 +41,10 @@ class RNN:
         self.kernel_initializer = kernel_initializer
         self.recurrent_initializer = recurrent_initializer
         self.bias_initializer = bias_initializer
-        self._initializers = [
-            initializers.get(kernel_initializer, "kernel_initializer"),
-            initializers.get(recurrent_initializer, "recurrent_initializer"),
-            initializers.get(bias_initializer, "bias_initializer"),
-        ]
+        self._kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self._recurrent_initializer = initializers.get(recurrent_initializer,
+                                                       "recurrent_initializer")
+        self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
         self.dropout = _checks.rate(dropout, "dropout")
         self.recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")
         self.return_sequences = _checks.boolean(return_sequences, "return_sequences")
@@ -122,7 +121,7 @@ class RNN:
         return (self.n_gates * self.units,)
 
     def _init_bias(self, shape):
-        return self._initializers[2](shape, self._rng)
+        return self._bias_initializer(shape, self._rng)
 
     def build(self, input_shape):
         """Create the weights for inputs of shape ``(batch, timesteps, features)``
@@ -132,9 +131,9 @@ class RNN:
                              f"got {input_shape!r}")
         input_dim = _checks.positive_int(input_shape[-1], "input_shape[-1]")
         shapes = dict(self._weight_shapes(input_dim))
-        self.kernel = self._cast(self._initializers[0](shapes["kernel"], self._rng))
+        self.kernel = self._cast(self._kernel_initializer(shapes["kernel"], self._rng))
         self.recurrent_kernel = self._cast(
-            self._initializers[1](shapes["recurrent_kernel"], self._rng))
+            self._recurrent_initializer(shapes["recurrent_kernel"], self._rng))
         self.bias = self._cast(self._init_bias(shapes["bias"])) if self.use_bias else None
         self.input_dim = input_dim
 

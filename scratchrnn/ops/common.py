@@ -103,12 +103,9 @@ def recurrent_projection(h, recurrent_kernel, dropout_mask):
         return h @ recurrent_kernel
     if dropout_mask.shape[0] == 1:
         return (h * dropout_mask[0]) @ recurrent_kernel
-    units = recurrent_kernel.shape[1] // dropout_mask.shape[0]
-    return np.concatenate(
-        [(h * m) @ recurrent_kernel[:, g * units:(g + 1) * units]
-         for g, m in enumerate(dropout_mask)],
-        axis=1,
-    )
+    cols = gate_slices(len(dropout_mask), recurrent_kernel.shape[1] // len(dropout_mask))
+    return np.concatenate([(h * m) @ recurrent_kernel[:, c]
+                           for c, m in zip(cols, dropout_mask)], axis=1)
 
 
 def recurrent_projection_backward(dz, recurrent_kernel, dropout_mask):
@@ -117,11 +114,10 @@ def recurrent_projection_backward(dz, recurrent_kernel, dropout_mask):
         return dz @ recurrent_kernel.T
     if dropout_mask.shape[0] == 1:
         return (dz @ recurrent_kernel.T) * dropout_mask[0]
-    units = recurrent_kernel.shape[1] // dropout_mask.shape[0]
+    cols = gate_slices(len(dropout_mask), recurrent_kernel.shape[1] // len(dropout_mask))
     dh = np.zeros((dz.shape[0], recurrent_kernel.shape[0]), dtype=dz.dtype)
-    for g, m in enumerate(dropout_mask):
-        cols = slice(g * units, (g + 1) * units)
-        dh += (dz[:, cols] @ recurrent_kernel[:, cols].T) * m
+    for c, m in zip(cols, dropout_mask):
+        dh += (dz[:, c] @ recurrent_kernel[:, c].T) * m
     return dh
 
 
@@ -135,10 +131,9 @@ def recurrent_kernel_gradient(h_prev, dz, dropout_mask):
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         hd = h_prev if dropout_mask is None else h_prev * dropout_mask[0]
         return hd.reshape(T * B, H).T @ dz2
-    units = dz2.shape[1] // dropout_mask.shape[0]
+    cols = gate_slices(len(dropout_mask), dz2.shape[1] // len(dropout_mask))
     return np.concatenate(
-        [(h_prev * m).reshape(T * B, H).T @ dz2[:, g * units:(g + 1) * units]
-         for g, m in enumerate(dropout_mask)],
+        [(h_prev * m).reshape(T * B, H).T @ dz2[:, c] for c, m in zip(cols, dropout_mask)],
         axis=1,
     )
 

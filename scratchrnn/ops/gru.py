@@ -86,7 +86,7 @@ class GRUCache(NamedTuple):
         return GRUStepCache(self.h_prev[s], self.gates[s], self.u[s])
 
 
-def _split_recurrent_mask(mask):
+def split_recurrent_mask(mask):
     """Recurrent dropout masks for the z, r projections (G, B, H) and for the candidate (B, H).
 
     Keras draws one mask per gate (G = 3) or one shared by all (G = 1); None when off.
@@ -107,7 +107,7 @@ def gru_step_forward(zx_t, h_prev, recurrent_kernel, recurrent_bias, recurrent_d
     recurrent_dropout_mask: None or (G, B, H).  Returns ``h_t, cache``.
     """
     H = h_prev.shape[1]
-    zr_mask, h_mask = _split_recurrent_mask(recurrent_dropout_mask)
+    zr_mask, h_mask = split_recurrent_mask(recurrent_dropout_mask)
     zh_zr = recurrent_projection(h_prev, recurrent_kernel[:, :2 * H], zr_mask)       # (B, 2H)
     if recurrent_bias is not None:
         zh_zr = zh_zr + recurrent_bias[:2 * H]
@@ -137,7 +137,7 @@ def gru_step_backward(dh, cache, recurrent_kernel, recurrent_dropout_mask, reset
     H = dh.shape[1]
     gates = cache.gates
     z, r, hh = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-    zr_mask, h_mask = _split_recurrent_mask(recurrent_dropout_mask)
+    zr_mask, h_mask = split_recurrent_mask(recurrent_dropout_mask)
     dhh = dh * (1 - z)                                       # h_t = z h_{t-1} + (1 - z) ĥ
     dz = dh * (cache.h_prev - hh)
     dh_prev = dh * z
@@ -199,7 +199,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
                      bias is not None, reset_after, go_backwards, zero_output_for_mask,
                      activation, recurrent_activation)
-    return (np.ascontiguousarray(outputs.swapaxes(0, 1)), h), cache
+    return (batch_major(outputs, False), h), cache
 
 
 def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
@@ -209,7 +209,7 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
     Returns ``dx, dh0, dkernel, drecurrent_kernel, dbias`` (dbias None without bias,
     (2, 3H) when reset_after, else (3H,)).
     """
-    douts = np.ascontiguousarray(d_outputs.swapaxes(0, 1))          # (T, B, H)
+    douts = time_major(d_outputs, False)                            # (T, B, H)
     T = douts.shape[0]
     H = dh_T.shape[1]
     dzx = np.empty_like(cache.gates)                                # (T, B, 3H)
@@ -236,7 +236,7 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
         dbias = None if not cache.use_bias else np.stack(
             [dbias_in, dzh.reshape(-1, N_GATES * H).sum(axis=0)])
     else:
-        zr_mask, _ = _split_recurrent_mask(rdm)
+        zr_mask, _ = split_recurrent_mask(rdm)
         drecurrent_kernel = np.concatenate([
             recurrent_kernel_gradient(cache.h_prev, dzh[:, :, :2 * H], zr_mask),
             cache.u.reshape(-1, H).T @ dzh[:, :, 2 * H:].reshape(-1, H),   # Σ (r ⊙ h)ᵀ da_h

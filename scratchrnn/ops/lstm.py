@@ -171,7 +171,7 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
                       recurrent_dropout_mask, bias is not None, go_backwards,
                       zero_output_for_mask, activation, recurrent_activation)
-    return (np.ascontiguousarray(outputs.swapaxes(0, 1)), h, c), cache
+    return (batch_major(outputs, False), h, c), cache
 
 
 def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel):
@@ -181,7 +181,7 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel):
     the last output at ``[:, -1]``); dh_T, dc_T: (B, H) gradients of the final states.
     Returns ``dx, dh0, dc0, dkernel, drecurrent_kernel, dbias`` (dbias None without bias).
     """
-    douts = np.ascontiguousarray(d_outputs.swapaxes(0, 1))          # (T, B, H)
+    douts = time_major(d_outputs, False)                            # (T, B, H)
     T = douts.shape[0]
     dz = np.empty_like(cache.gates)                                 # (T, B, 4H)
     dh, dc = dh_T, dc_T

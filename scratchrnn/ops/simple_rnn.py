@@ -107,7 +107,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
 
     cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
                            bias is not None, go_backwards, zero_output_for_mask, activation)
-    return (np.ascontiguousarray(outputs.swapaxes(0, 1)), h), cache
+    return (batch_major(outputs, False), h), cache
 
 
 def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
@@ -116,7 +116,7 @@ def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel):
     d_outputs: (B, T, H) gradient of the outputs in processing order; dh_T: (B, H).
     Returns ``dx, dh0, dkernel, drecurrent_kernel, dbias`` (dbias None without bias).
     """
-    douts = np.ascontiguousarray(d_outputs.swapaxes(0, 1))          # (T, B, H)
+    douts = time_major(d_outputs, False)                            # (T, B, H)
     T = douts.shape[0]
     da = np.empty_like(cache.h)                                     # (T, B, H)
     dh = dh_T
