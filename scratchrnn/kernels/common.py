@@ -45,18 +45,19 @@ def time_major(x, go_backwards, workspace, name):
     return out
 
 
-def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask):
-    """The recurrent kernel as the loops want it: ``(U, Uᵀ)`` as 3-D block arrays.
+def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask, transposed=False):
+    """The recurrent kernel as the loops multiply by it: a contiguous 3-D block array.
 
-    Without per-gate masks one block, ``U (1, H, G·H)`` and ``Uᵀ (1, G·H, H)``; with a
-    mask per gate the gates' blocks ``(G, H, H)`` and their transposes.  Contiguous.
+    Without per-gate masks one block, ``U (1, H, G·H)``; with a mask per gate the gates'
+    blocks ``(G, H, H)``.  ``transposed``: the blocks' transposes, for the backward loop
+    (built only there: at H = 512 an LSTM's is 4 MB).
     """
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         blocks = recurrent_kernel[None]
     else:
         H = recurrent_kernel.shape[0]
         blocks = np.stack([recurrent_kernel[:, g * H:(g + 1) * H] for g in range(n_gates)])
-    return np.ascontiguousarray(blocks), np.ascontiguousarray(blocks.transpose(0, 2, 1))
+    return np.ascontiguousarray(blocks.transpose(0, 2, 1) if transposed else blocks)
 
 
 @njit(**JIT)

@@ -32,21 +32,21 @@ from .common import (
 )
 
 
-def _recurrent_operands(recurrent_kernel, rdm, reset_after):
-    """``(U_rec, U_recᵀ, rec_mask, h_mask, U_h, U_hᵀ)``: what the loops multiply by.
-
-    ``U_rec`` is every gate's block when reset_after, else the z and r blocks only.
+def _recurrent_operands(recurrent_kernel, rdm, reset_after, transposed=False):
+    """``(U_rec, rec_mask, h_mask, U_h)``: what the loops multiply by (transposed for the
+    backward loop).  ``U_rec`` is every gate's block when reset_after, else the z and r
+    blocks only; ``U_h`` is the candidate's block, used apart when not reset_after.
     """
     H = recurrent_kernel.shape[0]
     zr_mask, h_mask = split_recurrent_mask(rdm)
     if reset_after:
-        U_rec, U_recT = recurrent_blocks(recurrent_kernel, N_GATES, rdm)
+        U_rec = recurrent_blocks(recurrent_kernel, N_GATES, rdm, transposed)
         rec_mask, h_mask = rdm, None
     else:
-        U_rec, U_recT = recurrent_blocks(recurrent_kernel[:, :2 * H], 2, zr_mask)
+        U_rec = recurrent_blocks(recurrent_kernel[:, :2 * H], 2, zr_mask, transposed)
         rec_mask = zr_mask
-    U_h = np.ascontiguousarray(recurrent_kernel[:, 2 * H:])
-    return U_rec, U_recT, rec_mask, h_mask, U_h, np.ascontiguousarray(U_h.T)
+    U_h = recurrent_kernel[:, 2 * H:]
+    return U_rec, rec_mask, h_mask, np.ascontiguousarray(U_h.T if transposed else U_h)
 
 
 @njit(**JIT)
@@ -178,8 +178,8 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     H = h0.shape[1]
     zx = input_projection(xs, np.ascontiguousarray(kernel), input_bias, dropout_mask,
                           ws.get("zx", (T * B, N_GATES * H), xs.dtype))    # (T, B, 3H)
-    U_rec, _, rec_mask, h_mask, U_h, _ = _recurrent_operands(
-        recurrent_kernel, recurrent_dropout_mask, reset_after)
+    U_rec, rec_mask, h_mask, U_h = _recurrent_operands(recurrent_kernel, recurrent_dropout_mask,
+                                                       reset_after)
     h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
     gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
     u = ws.get("u", (T, B, H), xs.dtype)
@@ -200,8 +200,8 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=Non
     douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
     H = dh_T.shape[1]
     rdm = cache.recurrent_dropout_mask
-    _, U_recT, rec_mask, h_mask, _, U_hT = _recurrent_operands(recurrent_kernel, rdm,
-                                                               cache.reset_after)
+    U_recT, rec_mask, h_mask, U_hT = _recurrent_operands(recurrent_kernel, rdm,
+                                                         cache.reset_after, transposed=True)
     dzx = ws.get("dzx", cache.gates.shape, cache.gates.dtype)
     dzh = ws.get("dzh", cache.gates.shape, cache.gates.dtype) if cache.reset_after else dzx
     dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,

@@ -123,7 +123,7 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     H = h0.shape[1]
     zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask,
                           ws.get("zx", (T * B, N_GATES * H), xs.dtype))    # (T, B, 4H)
-    U, _ = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
+    U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
     h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
     c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
     gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
@@ -142,7 +142,8 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, worksp
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
     ws = workspace or Workspace()
     douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-    _, UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask)
+    UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
+                          transposed=True)
     dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)
     dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
                             cache.recurrent_dropout_mask, cache.activation,

@@ -84,7 +84,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     H = h0.shape[1]
     zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask,
                           ws.get("zx", (T * B, H), xs.dtype))              # (T, B, H)
-    U, _ = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
+    U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
     h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
     hs = ws.get("h", (T, B, H), xs.dtype)
     outputs = ws.get("outputs", (T, B, H), xs.dtype)
@@ -99,7 +99,7 @@ def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, worksp
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
     ws = workspace or Workspace()
     douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-    _, UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask)
+    UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask, transposed=True)
     da = ws.get("da", cache.h.shape, cache.h.dtype)
     dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
                         cache.recurrent_dropout_mask, cache.activation, cache.h, da)
