@@ -250,7 +250,7 @@ class RNN:
         outputs, final_states, cache = self._run(x, states, mask)
         if self.stateful:
             self.states = [s.copy() for s in final_states]
-        self._tape = (cache, given_state, T)
+        self._tape = (cache, given_state)
         out = outputs if self.return_sequences else outputs[:, -1]
         return [out, *final_states] if self.return_state else out
 
@@ -296,8 +296,8 @@ class RNN:
         """
         if self._tape is None:
             raise RuntimeError(f"{self.name}: backward() needs a forward call first")
-        cache, given_state, T = self._tape
-        B = cache.x.shape[1]
+        cache, given_state = self._tape
+        T, B = cache.x.shape[:2]                        # the cache is time-major
         grads = _as_grad_list(grads, 1 + (len(self.state_names) if self.return_state else 0))
         out_shape = (B, T, self.units) if self.return_sequences else (B, self.units)
         d_out = self._grad_array(grads[0], out_shape, "grads[0] (the output)")
