@@ -14,6 +14,10 @@ cells keep gate values, never pre-activations::
     exponential   y = exp(a)                     dy/da = y
     elu           y = a if a > 0 else exp(a) - 1 dy/da = 1 where y > 0, else y + 1
 
+``softmax`` (``y = exp(a) / Σ exp(a)`` over the last axis; ``da = y (dy - Σ dy y)``) is
+offered to the feed-forward layers only (``get(..., softmax=True)``): it is not
+elementwise, and the recurrent cells' compiled loops do not take it.
+
 ``hard_sigmoid`` is Keras 3's ``relu6(x + 3) / 6``; Keras 2's ``clip(0.2 x + 0.5, 0, 1)``
 is a different function.  At a kink (``a = 0`` for relu, ``a = ±3`` for hard_sigmoid)
 the derivative taken is the one TensorFlow's gradient takes: 0.
@@ -22,7 +26,7 @@ the derivative taken is the one TensorFlow's gradient takes: 0.
 import numpy as np
 
 # Integer codes, so that the cell kernels take plain ints (a form Numba compiles).
-LINEAR, TANH, SIGMOID, HARD_SIGMOID, RELU, SOFTSIGN, EXPONENTIAL, ELU = range(8)
+LINEAR, TANH, SIGMOID, HARD_SIGMOID, RELU, SOFTSIGN, EXPONENTIAL, ELU, SOFTMAX = range(9)
 
 ACTIVATIONS = {
     "linear": LINEAR,
@@ -37,21 +41,27 @@ ACTIVATIONS = {
 NAMES = {code: name for name, code in ACTIVATIONS.items()}
 
 
-def get(name, argument="activation"):
-    """The code of activation ``name`` (``None`` is ``"linear"``), or a clear error."""
+def get(name, argument="activation", softmax=False):
+    """The code of activation ``name`` (``None`` is ``"linear"``), or a clear error.
+    ``softmax=True`` also accepts ``"softmax"`` (feed-forward layers)."""
+    valid = {**ACTIVATIONS, "softmax": SOFTMAX} if softmax else ACTIVATIONS
     if name is None:
         return LINEAR
     if not isinstance(name, str):
         raise TypeError(
-            f"`{argument}` must be an activation name (one of {sorted(ACTIVATIONS)}) "
+            f"`{argument}` must be an activation name (one of {sorted(valid)}) "
             f"or None, got {name!r} of type {type(name).__name__}; callables are not "
             "accepted because the backward pass needs the derivative"
         )
-    if name not in ACTIVATIONS:
-        raise ValueError(
-            f"`{argument}` must be one of {sorted(ACTIVATIONS)} or None, got {name!r}"
-        )
-    return ACTIVATIONS[name]
+    if name not in valid:
+        raise ValueError(f"`{argument}` must be one of {sorted(valid)} or None, got {name!r}")
+    return valid[name]
+
+
+def softmax(a):
+    """``exp(a - max a) / Σ exp(a - max a)`` over the last axis (no overflow)."""
+    e = np.exp(a - np.max(a, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def sigmoid(a):
@@ -78,6 +88,8 @@ def forward(a, code):
         return np.exp(a)
     if code == ELU:
         return np.where(a > 0, a, np.expm1(np.minimum(a, 0)))
+    if code == SOFTMAX:
+        return softmax(a)
     raise ValueError(f"unknown activation code {code}")
 
 
@@ -99,4 +111,6 @@ def backward(dy, y, code):
         return dy * y
     if code == ELU:
         return np.where(y > 0, dy, dy * (y + 1))
+    if code == SOFTMAX:  # the Jacobian diag(y) - y yᵀ, applied to dy row by row
+        return y * (dy - np.sum(dy * y, axis=-1, keepdims=True))
     raise ValueError(f"unknown activation code {code}")
