@@ -3,6 +3,10 @@
 ``python -m parity [--dtype float32|float64] [--layer lstm] [-k substring] [--backend numba]
 [--hypothesis N [--seed S]]``
 
+The recurrent layers come first (their cases, below); then every other check of
+:mod:`parity.components` (the feed-forward layers, losses, metrics, optimizers, whole
+models and 20-step training runs), one row each with its worst error per group.
+
 Each row shows the worst :func:`parity.harness.relative_error` of the outputs, the returned
 states, dx, the initial-state gradients and the weight gradients ("-" where the case has
 no such quantity), the case's tolerance and its verdict: PASS; PASS* (a float32 group over
@@ -25,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from scratchrnn.backend import BACKENDS
 
 from .cases import DTYPES, named_cases, random_cases, select
+from .components import CheckResult, all_checks, run_check
 from .harness import GROUPS, LAYERS, TOLERANCE, Case, Result, run_case
 
 
@@ -50,6 +55,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random configurations")
     parser.add_argument(
         "--backend", choices=BACKENDS, help="scratchrnn backend (default: scratchrnn's default)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("rnn", "components"),
+        help="only the recurrent layers' cases, or only the other checks (layers, losses, "
+        "optimizers, models, training)",
     )
     return parser.parse_args(argv)
 
@@ -119,46 +130,91 @@ def format_table(results: list[Result]) -> list[str]:
     ]
 
 
+def format_check_table(results: list[CheckResult]) -> list[str]:
+    """Aligned rows: name, kind, options, dtype, the worst error of each group, tolerance,
+    verdict."""
+    header = ["check", "kind", "options", "dtype", "worst error per group", "tol", "result"]
+    rows = [
+        [
+            r.name,
+            r.kind,
+            r.check.options,
+            r.dtype,
+            " ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-",
+            f"{r.check.limit:.0e}",
+            r.verdict,
+        ]
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header] + rows
+    ]
+
+
+def select_checks(args: argparse.Namespace) -> list:
+    """The component checks the filters keep (none with ``--layer``, ``--backend`` or
+    ``--only rnn``: those filters speak of the recurrent cases)."""
+    if args.only == "rnn" or args.layer or args.backend:
+        return []
+    return [
+        c
+        for c in all_checks()
+        if (args.dtype is None or c.dtype == args.dtype)
+        and (args.substring is None or args.substring in c.name)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected cases, print the table and a summary; 0 if all pass, else 1."""
     args = parse_args(argv)
-    cases = select(named_cases(args.backend), args.dtype, args.layer, args.substring)
-    if args.hypothesis:
-        drawn = draw_random_cases(args.hypothesis, args.seed, args.dtype, args.backend)
-        cases += select(drawn, layer=args.layer)
-    if not cases:
+    cases = []
+    if args.only != "components":
+        cases = select(named_cases(args.backend), args.dtype, args.layer, args.substring)
+        if args.hypothesis:
+            drawn = draw_random_cases(args.hypothesis, args.seed, args.dtype, args.backend)
+            cases += select(drawn, layer=args.layer)
+    checks = select_checks(args)
+    if not cases and not checks:
         print("no case matches the filters", file=sys.stderr)
         return 1
     start = time.perf_counter()
     results = [safe_run(case) for case in cases]
+    check_results = [run_check(check) for check in checks]
     elapsed = time.perf_counter() - start
-    for line in format_table(results):
-        print(line)
-    failed = [r for r in results if not r.passed]
+    if results:
+        for line in format_table(results):
+            print(line)
+    if check_results:
+        print()
+        for line in format_check_table(check_results):
+            print(line)
+    failed = [r for r in results if not r.passed] + [r for r in check_results if not r.passed]
     for result in failed:
         print("\nFAIL " + result.describe())
-    worst = {
-        dtype: max(
-            (
-                e
-                for r in results
-                if r.dtype == dtype
-                for g, e in r.errors.items()
-                if g not in r.excused
-            ),
-            default=None,
+    worst_text = "; ".join(
+        f"{label}: " + ", ".join(
+            f"worst {d} {format_error(w)}" for d, w in worst_by_dtype(rows).items()
         )
-        for dtype in DTYPES
-    }
-    worst_text = ", ".join(
-        f"worst {d} {format_error(w)} (tol {TOLERANCE[d]:.0e})"
-        for d, w in worst.items()
-        if w is not None
+        for label, rows in (("recurrent", results), ("other", check_results))
+        if rows
     )
     excused = sum(r.verdict == "PASS*" for r in results)
+    passed = len(results) + len(check_results) - len(failed)
     print(
-        f"\n{len(results) - len(failed)}/{len(results)} cases passed "
-        f"({excused} ill-conditioned, excused), {len(failed)} failed; "
-        f"{worst_text}; {elapsed:.1f} s"
+        f"\n{passed}/{len(results) + len(check_results)} passed ({len(results)} recurrent "
+        f"cases, {excused} of them ill-conditioned and excused; {len(check_results)} other "
+        f"checks), {len(failed)} failed; {worst_text}; {elapsed:.1f} s"
     )
     return 1 if failed else 0
+
+
+def worst_by_dtype(results: list) -> dict:
+    """The largest error (not excused) of each dtype."""
+    worst = {}
+    for r in results:
+        for group, e in r.errors.items():
+            if group not in getattr(r, "excused", ()):
+                worst[r.dtype] = max(worst.get(r.dtype, 0.0), e)
+    return worst

@@ -44,7 +44,7 @@ def test_the_report_command_passes_and_fails_loudly(capsys, monkeypatch):
     assert cli.main(["parity", "-k", "simplernn-defaults"]) == 0
     out = capsys.readouterr().out
     assert "simplernn-defaults-f64" in out and "simplernn-defaults-f32" in out
-    assert "2/2 cases passed" in out
+    assert "2/2 passed" in out
 
     def failing(case):
         result = run_case(case)
@@ -53,4 +53,4 @@ def test_the_report_command_passes_and_fails_loudly(capsys, monkeypatch):
     monkeypatch.setattr(report, "safe_run", failing)
     assert cli.main(["parity", "-k", "simplernn-defaults-f64"]) == 1
     out = capsys.readouterr().out
-    assert "FAIL" in out and "0/1 cases passed" in out
+    assert "FAIL" in out and "0/1 passed" in out

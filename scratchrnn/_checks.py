@@ -17,6 +17,15 @@ def positive_int(value, argument):
     return int(value)
 
 
+def non_negative_int(value, argument):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{argument}` must be a non-negative integer, got {value!r} "
+                        f"of type {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"`{argument}` must be a non-negative integer, got {value}")
+    return int(value)
+
+
 def boolean(value, argument):
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"`{argument}` must be True or False, got {value!r}")

@@ -11,9 +11,10 @@ import numpy as np
 from .. import _checks, initializers
 from .. import backend as backends
 from ..ops import activations
+from .layer import Layer
 
 
-class RNN:
+class RNN(Layer):
     """Base of the recurrent layers.  Subclasses set ``n_gates``, ``state_names``,
     ``cell`` (the ops module's name) and implement ``_run`` and ``_run_backward``.
 
@@ -27,13 +28,14 @@ class RNN:
     #: Whether Keras draws one dropout mask per gate once ``recurrent_dropout > 0``
     #: (its ``implementation=1``), as LSTM and GRU do.
     per_gate_dropout_masks = False
+    supports_masking = True
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, seed=None, dtype="float32", backend=None,
-                 zero_output_for_mask=False, name=None):
+                 zero_output_for_mask=False, name=None, trainable=True):
         self.units = _checks.positive_int(units, "units")
         self.activation = activation
         self._activation = activations.get(activation, "activation")
@@ -57,6 +59,7 @@ class RNN:
         self.dtype = _checks.dtype(dtype)
         self.backend = None if backend is None else backends.check(backend)
         self.name = name or type(self).__name__.lower()
+        self.trainable = _checks.boolean(trainable, "trainable")
         self._rng = np.random.default_rng(seed)
         self.input_dim = None
         self.states = None
@@ -80,6 +83,7 @@ class RNN:
             "go_backwards": self.go_backwards, "stateful": self.stateful, "seed": self.seed,
             "dtype": self.dtype.name, "backend": self.backend,
             "zero_output_for_mask": self.zero_output_for_mask, "name": self.name,
+            "trainable": self.trainable,
         }
 
     @classmethod
@@ -88,6 +92,19 @@ class RNN:
 
     def __repr__(self):
         return f"{type(self).__name__}(units={self.units}, name={self.name!r})"
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask travels on with the sequence (``return_sequences``), not past it."""
+        return mask if self.return_sequences else None
+
+    def compute_output_shape(self, input_shape):
+        """``(B, T, units)`` or ``(B, units)``; with ``return_state``, the states' shapes
+        follow (a list, as Keras gives)."""
+        batch, steps = input_shape[0], input_shape[1]
+        out = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
+        if self.return_state:
+            return [out] + [(batch, self.units)] * len(self.state_names)
+        return out
 
     # --- weights ----------------------------------------------------------------------
 
@@ -142,6 +159,11 @@ class RNN:
 
     def _weights(self):
         return [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
+
+    @property
+    def weights(self):
+        """The weight arrays themselves, in ``get_weights`` order (not copies)."""
+        return self._weights() if self.built else []
 
     @property
     def weight_names(self):

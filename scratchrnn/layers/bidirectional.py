@@ -16,19 +16,24 @@ Merge modes::
 
 import numpy as np
 
+from .. import _checks
 from .base import RNN
+from .layer import Layer
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
 
-class Bidirectional:
+class Bidirectional(Layer):
     """Bidirectional wrapper for ``SimpleRNN``, ``LSTM`` and ``GRU``.
 
     Returns ``output`` (``[y_f, y_b]`` when ``merge_mode=None``) followed, when
     ``return_state``, by the forward half's states and then the backward half's.
     """
 
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None):
+    supports_masking = True
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None,
+                 trainable=True):
         if not isinstance(layer, RNN):
             raise TypeError("`layer` must be a scratchrnn recurrent layer (SimpleRNN, LSTM, "
                             f"GRU), got {type(layer).__name__}")
@@ -58,6 +63,7 @@ class Bidirectional:
         self.dtype = layer.dtype
         self.name = name or "bidirectional_" + layer.name
         self._layers = (self.forward_layer, self.backward_layer)
+        self.trainable = trainable
         self._tape = None
 
     def __repr__(self):
@@ -66,8 +72,61 @@ class Bidirectional:
     # --- weights ----------------------------------------------------------------------
 
     @property
+    def trainable(self):
+        return self.forward_layer.trainable and self.backward_layer.trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        value = _checks.boolean(value, "trainable")
+        for half in self._layers:
+            half.trainable = value
+
+    def get_config(self):
+        """``layer`` and ``backward_layer`` as (class name, config) pairs."""
+        return {"layer": {"class_name": type(self.forward_layer).__name__,
+                          "config": {**self.forward_layer.get_config(),
+                                     "name": self.forward_layer.name[len("forward_"):]}},
+                "merge_mode": self.merge_mode,
+                "backward_layer": {"class_name": type(self.backward_layer).__name__,
+                                   "config": self.backward_layer.get_config()},
+                "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+        config = dict(config)
+        config["layer"] = deserialize(config["layer"])
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = deserialize(config["backward_layer"])
+        return cls(**config)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.return_sequences:
+            return None
+        return [mask, mask] if self.merge_mode is None else mask
+
+    def compute_output_shape(self, input_shape):
+        out = self.forward_layer.compute_output_shape(input_shape)
+        seq = out[0] if self.return_state else out
+        merged = (seq[:-1] + (2 * seq[-1],)) if self.merge_mode == "concat" else seq
+        merged = [seq, seq] if self.merge_mode is None else [merged]
+        if self.return_state:
+            return merged + out[1:] * 2
+        return merged[0] if len(merged) == 1 else merged
+
+    @property
     def built(self):
         return all(half.built for half in self._layers)
+
+    @property
+    def weights(self):
+        return self.forward_layer.weights + self.backward_layer.weights
+
+    @property
+    def _gradients(self):
+        if self.forward_layer._gradients is None or self.backward_layer._gradients is None:
+            return None
+        return self.forward_layer._gradients + self.backward_layer._gradients
 
     def build(self, input_shape):
         for half in self._layers:
