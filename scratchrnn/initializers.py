@@ -14,6 +14,8 @@ them: the parity suite copies Keras's weights in with ``set_weights``.
     orthogonal      Q of the QR factorisation of a normal matrix, signs fixed by diag(R)
     random_uniform  U(-0.05, 0.05);    random_normal  N(0, 0.05)
     zeros, ones
+
+``"uniform"`` is Keras's alias of ``random_uniform`` (the default of ``Embedding``).
 """
 
 import numpy as np
@@ -96,6 +98,7 @@ INITIALIZERS = {
     for f in (zeros, ones, glorot_uniform, glorot_normal, he_uniform, he_normal,
               lecun_uniform, random_uniform, random_normal, orthogonal)
 }
+INITIALIZERS["uniform"] = random_uniform
 
 
 def get(identifier, argument):

@@ -6,13 +6,22 @@
 
 from .base import RNN
 from .bidirectional import Bidirectional
+from .convolutional import Conv1D
+from .core import Dense, Dropout, Masking
+from .embedding import Embedding
 from .gru import GRU
 from .layer import Layer
 from .lstm import LSTM
+from .pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
+from .reshaping import Flatten, RepeatVector
 from .simple_rnn import SimpleRNN
+from .time_distributed import TimeDistributed
 
 #: Every layer class a model may hold, by its (Keras) class name.
-CLASSES = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Bidirectional)}
+CLASSES = {cls.__name__: cls for cls in (
+    SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, Masking, Embedding, Flatten,
+    RepeatVector, TimeDistributed, Conv1D, MaxPooling1D, AveragePooling1D,
+    GlobalAveragePooling1D, GlobalMaxPooling1D)}
 
 
 def serialize(layer):
@@ -35,5 +44,7 @@ def deserialize(spec):
     return CLASSES[name].from_config(spec["config"])
 
 
-__all__ = ["CLASSES", "Bidirectional", "GRU", "LSTM", "Layer", "RNN", "SimpleRNN",
-           "deserialize", "serialize"]
+__all__ = ["CLASSES", "AveragePooling1D", "Bidirectional", "Conv1D", "Dense", "Dropout",
+           "Embedding", "Flatten", "GRU", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+           "LSTM", "Layer", "Masking", "MaxPooling1D", "RNN", "RepeatVector", "SimpleRNN",
+           "TimeDistributed", "deserialize", "serialize"]

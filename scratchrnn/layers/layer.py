@@ -24,8 +24,10 @@ from .. import _checks
 
 
 def snake_case(name):
-    """``GlobalMaxPooling1D`` -> ``global_max_pooling1d`` (Keras's default layer names)."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    """``GlobalMaxPooling1D`` -> ``global_max_pooling1d``, ``SimpleRNN`` -> ``simple_rnn``
+    (Keras's rule for default layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Layer:

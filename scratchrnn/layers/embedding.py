@@ -1,0 +1,113 @@
+"""``Embedding``: Keras's lookup table from integer indices to dense vectors."""
+
+import numpy as np
+
+from .. import _checks, initializers
+from .layer import Layer
+
+
+class Embedding(Layer):
+    """Row lookup ``y[..., :] = E[i[...], :]`` in ``embeddings E (input_dim, output_dim)``.
+
+    Inputs are integer indices of any shape, in ``[0, input_dim)``; floats that hold
+    integers are accepted (Keras casts them), other floats, booleans and anything else
+    are refused.  The output has the inputs' shape plus ``output_dim`` and the layer's
+    dtype.  Backward: an index has no gradient (``backward`` returns None) and row ``r``
+    of ``dE`` sums the output gradients of every position that looked ``r`` up::
+
+        dE[r] = Σ_{p : i[p] = r} dy[p]
+
+    ``mask_zero=True`` makes index 0 padding: ``compute_mask`` is ``inputs != 0`` (it
+    replaces any incoming mask, as Keras's does); without it the layer does not support
+    masking, and an incoming mask is dropped with a warning, as Keras does.
+
+    ``weights=[matrix]`` (or the matrix alone) starts from given vectors, as Keras 3.15's
+    ``Embedding(weights=...)`` does; with ``trainable=False`` they stay frozen
+    (``trainable_weights == []``).  The table does not depend on the inputs' shape, so
+    the layer is built at construction.
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 mask_zero=False, weights=None, trainable=True, name=None, dtype="float32",
+                 seed=None):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+        self.input_dim = _checks.positive_int(input_dim, "input_dim")
+        self.output_dim = _checks.positive_int(output_dim, "output_dim")
+        self.embeddings_initializer = embeddings_initializer
+        self._embeddings_initializer = initializers.get(embeddings_initializer,
+                                                        "embeddings_initializer")
+        self.mask_zero = _checks.boolean(mask_zero, "mask_zero")
+        self.supports_masking = self.mask_zero
+        self.build()
+        if weights is not None:
+            self.set_weights(_as_weight_list(weights))
+
+    def __repr__(self):
+        return (f"Embedding(input_dim={self.input_dim}, output_dim={self.output_dim}, "
+                f"name={self.name!r})")
+
+    def get_config(self):
+        """The constructor arguments; ``weights`` travel with ``get_weights``, not here."""
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": self.embeddings_initializer,
+                "mask_zero": self.mask_zero, "seed": self.seed}
+
+    def build(self, input_shape=None):
+        if not self.built:
+            self._add_weight("embeddings", (self.input_dim, self.output_dim),
+                             self._embeddings_initializer)
+            self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def compute_mask(self, inputs, mask=None):
+        return self._check_inputs(inputs) != 0 if self.mask_zero else None
+
+    def _check_inputs(self, inputs):
+        """``inputs`` as an integer array of valid indices, or a TypeError/ValueError."""
+        arr = np.asarray(inputs)
+        if arr.dtype.kind == "f":
+            if not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+                bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))].flat[0]
+                raise TypeError(f"`inputs` must be integer indices (floats only when they "
+                                f"hold integers), got the float {float(bad)}")
+        elif arr.dtype.kind not in "iu":
+            raise TypeError(f"`inputs` must be integer indices, got an array of dtype "
+                            f"{arr.dtype}")
+        if arr.size:
+            low, high = arr.min(), arr.max()
+            bad = low if low < 0 else high if high >= self.input_dim else None
+            if bad is not None:
+                where = tuple(int(i) for i in np.argwhere(arr == bad)[0])
+                raise ValueError(f"`inputs` must hold indices in [0, input_dim={self.input_dim}"
+                                 f"), got {int(bad)} at position {where}")
+        return arr.astype(np.intp)
+
+    def call(self, indices, mask=None, training=False):
+        self._tape = indices
+        return np.take(self.embeddings, indices, axis=0)
+
+    def backward(self, d_out):
+        """Sets the (dense) gradient of ``embeddings`` and returns None (no gradient
+        flows into integer indices)."""
+        indices = self._require_tape()
+        dy = self._check_grad(d_out, (*indices.shape, self.output_dim))
+        grad = np.zeros_like(self.embeddings)
+        # add.at, not +=: a row looked up twice must receive both gradients.
+        np.add.at(grad, indices.reshape(-1), dy.reshape(-1, self.output_dim))
+        self._gradients = [grad]
+        return None
+
+
+
+def _as_weight_list(weights):
+    """``[matrix]`` from ``weights=[matrix]`` or ``weights=matrix`` (Keras takes both)."""
+    if isinstance(weights, (list, tuple)):
+        if len(weights) == 1:
+            return list(weights)
+        if any(np.ndim(w) == 2 for w in weights):
+            raise ValueError(f"`weights` must be [embeddings], one (input_dim, output_dim) "
+                             f"matrix, got a list of {len(weights)} arrays")
+    return [weights]                  # the matrix alone; set_weights checks its shape
