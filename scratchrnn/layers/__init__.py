@@ -4,6 +4,7 @@
 ``deserialize`` builds the layer back; both refuse classes they do not know.
 """
 
+from .attention import AdditiveAttention, BahdanauAttention
 from .base import RNN
 from .bidirectional import Bidirectional
 from .convolutional import Conv1D
@@ -21,7 +22,7 @@ from .time_distributed import TimeDistributed
 CLASSES = {cls.__name__: cls for cls in (
     SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, Masking, Embedding, Flatten,
     RepeatVector, TimeDistributed, Conv1D, MaxPooling1D, AveragePooling1D,
-    GlobalAveragePooling1D, GlobalMaxPooling1D)}
+    GlobalAveragePooling1D, GlobalMaxPooling1D, AdditiveAttention, BahdanauAttention)}
 
 
 def serialize(layer):
@@ -44,7 +45,8 @@ def deserialize(spec):
     return CLASSES[name].from_config(spec["config"])
 
 
-__all__ = ["CLASSES", "AveragePooling1D", "Bidirectional", "Conv1D", "Dense", "Dropout",
-           "Embedding", "Flatten", "GRU", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
-           "LSTM", "Layer", "Masking", "MaxPooling1D", "RNN", "RepeatVector", "SimpleRNN",
-           "TimeDistributed", "deserialize", "serialize"]
+__all__ = ["CLASSES", "AdditiveAttention", "AveragePooling1D", "BahdanauAttention",
+           "Bidirectional", "Conv1D", "Dense", "Dropout", "Embedding", "Flatten", "GRU",
+           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM", "Layer", "Masking",
+           "MaxPooling1D", "RNN", "RepeatVector", "SimpleRNN", "TimeDistributed",
+           "deserialize", "serialize"]

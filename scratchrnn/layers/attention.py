@@ -191,9 +191,9 @@ class AdditiveAttention(Layer):
         a = activations.softmax(s)
         self.dropout_mask = None
         if training and self.dropout > 0:
-            drop = self._rng.random(a.shape) >= self.dropout
+            kept = self._rng.random(a.shape) >= self.dropout
             # 1/(1 - rate) rounded once into the dtype, as TensorFlow's scale is.
-            self.dropout_mask = drop.astype(self.dtype) * self.dtype.type(1 / (1 - self.dropout))
+            self.dropout_mask = kept.astype(self.dtype) * self.dtype.type(1 / (1 - self.dropout))
         w = a if self.dropout_mask is None else a * self.dropout_mask
         out = w @ v
         if query_mask is not None:
