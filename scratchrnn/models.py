@@ -13,10 +13,11 @@ Two details make it Keras's step rather than a similar one:
   every layer that supports masking (recurrent layers hand it on only with
   ``return_sequences``) and reaches the loss and the metrics, which then average over the
   unmasked steps only.
-- **Logits.**  When the last layer is a ``Dense`` with a sigmoid (softmax) activation and
-  the loss is a binary (categorical or sparse categorical) crossentropy, Keras 3 computes
-  the loss from the Dense layer's pre-activation, as if ``from_logits=True``: no
-  clipping, and the gradient ``p - y`` flows straight into the logits.  So does this model.
+- **Logits.**  When the last layer is a ``Dense`` with a sigmoid or softmax activation and
+  the loss is a crossentropy, Keras 3 computes the loss from the Dense layer's
+  pre-activation, as if ``from_logits=True``: no clipping, and the gradient ``p - y``
+  flows straight into the logits.  So does this model.  (``TimeDistributed(Dense(...))``
+  hides the activation from Keras: there the clipped probabilities are used, here too.)
 
 ``fit`` adds batching (the last batch may be smaller), shuffling with the model's seeded
 generator, ``validation_split`` (the last fraction of the samples, before shuffling, as
@@ -34,11 +35,9 @@ from . import _checks, losses, optimizers
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import metrics as metrics_module
+from .layers.core import Dense
 from .layers.layer import Layer
 
-#: Loss class name -> the Dense activation whose logits Keras uses for it.
-_LOGITS_ACTIVATION = {"BinaryCrossentropy": "sigmoid", "CategoricalCrossentropy": "softmax",
-                      "SparseCategoricalCrossentropy": "softmax"}
 
 
 class Input:
@@ -220,12 +219,15 @@ class Sequential:
             x = y
         return x, mask
 
-    def _uses_logits(self):
-        """Whether the loss reads the last Dense layer's logits, as Keras 3's does."""
+    def _logits_activation(self):
+        """``"sigmoid"`` or ``"softmax"`` when the loss reads the last Dense layer's logits,
+        as Keras 3's crossentropies do for such an output (whatever ``from_logits`` says);
+        else None."""
         last = self.layers[-1]
-        wanted = _LOGITS_ACTIVATION.get(type(self.loss).__name__)
-        return (wanted is not None and not getattr(self.loss, "from_logits", False)
-                and hasattr(last, "backward_logits") and last.activation == wanted)
+        if (getattr(self.loss, "accepts_logits", False) and isinstance(last, Dense)
+                and last.activation in ("sigmoid", "softmax")):
+            return last.activation
+        return None
 
     def _backward(self, grad, from_logits):
         layers = self.layers
@@ -265,11 +267,17 @@ class Sequential:
             raise RuntimeError(f"{self.name}: {what}() needs compile(optimizer, loss) first")
 
     def _loss_and_gradient(self, y, y_pred, mask, sample_weight=None):
-        from_logits = self._uses_logits()
-        value, grad = self.loss.value_and_gradient(
-            y, y_pred, sample_weight=sample_weight, mask=mask,
-            logits=self.layers[-1].logits if from_logits else None)
-        return value, grad, from_logits
+        """``(loss, gradient, from_logits)``: the gradient is with respect to the last
+        layer's logits when ``from_logits``, else with respect to ``y_pred``."""
+        activation = self._logits_activation()
+        if activation is None:
+            value, grad = self.loss.value_and_gradient(y, y_pred, sample_weight=sample_weight,
+                                                       mask=mask)
+        else:
+            value, grad = self.loss.value_and_gradient(
+                y, y_pred, sample_weight=sample_weight, mask=mask,
+                logits=self.layers[-1].logits, activation=activation)
+        return value, grad, activation is not None
 
     def train_on_batch(self, x, y, sample_weight=None):
         """One optimisation step on one batch; returns the batch's loss (before the

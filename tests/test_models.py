@@ -101,9 +101,12 @@ def test_the_sentiment_loss_is_computed_from_the_logits():
     so a saturated wrong prediction still has a large loss and gradient."""
     model = sentiment_model()
     model.compile(optimizer="sgd", loss="binary_crossentropy")
-    assert model._uses_logits()
+    assert model._logits_activation() == "sigmoid"
     model.compile(optimizer="sgd", loss="mse")
-    assert not model._uses_logits()
+    assert model._logits_activation() is None
+    tagger = tagger_model()
+    tagger.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert tagger._logits_activation() is None               # TimeDistributed hides it
 
 
 def test_train_on_batch_returns_the_loss_before_the_update():
