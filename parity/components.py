@@ -31,6 +31,8 @@ CHECK_MODULES = (
     "parity.checks_losses",
     "parity.checks_optimizers",
     "parity.checks_models",
+    "parity.checks_text",
+    "parity.checks_attention",
 )
 
 

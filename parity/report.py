@@ -30,7 +30,7 @@ from scratchrnn.backend import BACKENDS
 
 from .cases import DTYPES, named_cases, random_cases, select
 from .components import CheckResult, all_checks, run_check
-from .harness import GROUPS, LAYERS, TOLERANCE, Case, Result, run_case
+from .harness import GROUPS, LAYERS, Case, Result, run_case
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -133,16 +133,16 @@ def format_table(results: list[Result]) -> list[str]:
 def format_check_table(results: list[CheckResult]) -> list[str]:
     """Aligned rows: name, kind, options, dtype, the worst error of each group, tolerance,
     verdict."""
-    header = ["check", "kind", "options", "dtype", "worst error per group", "tol", "result"]
+    header = ["check", "kind", "options", "dtype", "tol", "result", "worst error per group"]
     rows = [
         [
             r.name,
             r.kind,
             r.check.options,
             r.dtype,
-            " ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-",
             f"{r.check.limit:.0e}",
             r.verdict,
+            " ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-",
         ]
         for r in results
     ]

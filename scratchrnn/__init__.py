@@ -5,10 +5,32 @@
     y = layer(x)                    # forward, Keras's semantics
     dx = layer.backward(dy)         # hand-written backpropagation through time
     layer.get_gradients()           # aligned with layer.get_weights()
+
+    model = sr.Sequential([sr.Input((T, F)), sr.layers.LSTM(32), sr.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, y, epochs=10)      # Keras's training step, step for step
 """
 
-from . import initializers, layers, ops
+from . import (
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    sampling,
+    schedules,
+    text,
+    timeseries,
+)
 from .backend import get_backend, set_backend
+from .keras import from_keras, to_keras
+from .models import Input, Sequential, load_model
 
 __version__ = "0.1.0"
-__all__ = ["get_backend", "initializers", "layers", "ops", "set_backend", "__version__"]
+__all__ = ["Input", "Sequential", "callbacks", "from_keras", "get_backend", "initializers",
+           "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers",
+           "sampling", "schedules", "set_backend", "text", "timeseries", "to_keras",
+           "__version__"]

@@ -45,7 +45,8 @@ def _initializer_name(value, key):
     if value is None or isinstance(value, str):
         return value
     class_name = value.get("class_name", "")
-    params = {k: v for k, v in (value.get("config") or {}).items() if k != "seed"}
+    params = {k: v for k, v in (value.get("config") or {}).items()
+              if k != "seed" and v is not None}
     name = snake_case(class_name)
     defaults = {"random_uniform": {"minval": -0.05, "maxval": 0.05},
                 "random_normal": {"mean": 0.0, "stddev": 0.05},
@@ -64,9 +65,22 @@ def _dtype_name(value):
     return value
 
 
+def _accepted(cls):
+    """The constructor arguments of ``cls``, following ``**kwargs`` up to the bases."""
+    names = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters.values()
+        names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names - {"self"}
+
+
 def _translate_config(cls, config, what):
     """Keras's ``get_config()`` -> scratchrnn constructor arguments for ``cls``."""
-    accepted = inspect.signature(cls.__init__).parameters
+    accepted = _accepted(cls)
     out = {}
     for key, value in config.items():
         if key in _IGNORED:

@@ -689,3 +689,18 @@ def get(identifier):
     raise TypeError(f"a loss identifier must be a Loss or a name, got {identifier!r} of "
                     f"type {type(identifier).__name__} (functions are not accepted: the "
                     "backward pass needs the gradient)")
+
+
+def serialize(loss):
+    """``{"class_name": ..., "config": ...}`` of a :class:`Loss` (what checkpoints store)."""
+    if not isinstance(loss, Loss) or type(loss) not in CLASSES:
+        raise TypeError(f"cannot serialise {loss!r}: not one of scratchrnn's losses")
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(spec):
+    """The :class:`Loss` described by :func:`serialize`'s dict."""
+    classes = {cls.__name__: cls for cls in CLASSES}
+    if not isinstance(spec, dict) or spec.get("class_name") not in classes:
+        raise ValueError(f"unknown loss spec {spec!r:.200}; known classes: {sorted(classes)}")
+    return classes[spec["class_name"]].from_config(spec["config"])

@@ -39,7 +39,6 @@ from .layers.core import Dense
 from .layers.layer import Layer
 
 
-
 class Input:
     """The shape (without the batch axis) and dtype of a model's input, as
     ``keras.Input(shape=..., dtype=...)``; it lets a model build before seeing data."""
@@ -243,7 +242,7 @@ class Sequential:
         grads, variables = [], []
         for layer in self.layers:
             if layer.trainable and layer.weights:
-                grads += layer._gradients
+                grads += layer.optimizer_gradients()
                 variables += layer.weights
         return grads, variables
 

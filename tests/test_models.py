@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import scratchrnn as sr
-from scratchrnn import callbacks, layers as L, losses, models, optimizers
+from scratchrnn import callbacks, losses, models, optimizers
+from scratchrnn import layers as L
 from tests.gradcheck import assert_gradients_match
 
 F64 = "float64"
@@ -92,6 +93,7 @@ def test_the_model_gradient_matches_finite_differences(name):
     assert value == pytest.approx(total(), rel=1e-12)
     model._backward(grad, from_logits)
     grads, variables = model._gradients_and_variables()
+    grads = [g.dense() if isinstance(g, optimizers.IndexedSlices) else g for g in grads]
     params = {f"w{i}": w for i, w in enumerate(variables)}
     assert_gradients_match(total, params, {f"w{i}": g for i, g in enumerate(grads)})
 
@@ -185,7 +187,7 @@ def test_ctrl_c_stops_after_the_current_batch_and_keeps_the_history():
     history = model.fit(x, y, epochs=5, batch_size=4, callbacks=[counter, stopper], verbose=0)
     assert history.interrupted
     assert counter.batches == 10
-    assert history.epoch == [0, 1] and len(history.history["loss"]) == 2
+    assert history.epoch == [0] and len(history.history["loss"]) == 1
     # restore_best_weights ran: the weights are those of the best completed epoch.
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), stopper.best_weights))
     assert np.isfinite(model.predict(x)).all()

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import _checks, initializers
+from ..optimizers import IndexedSlices
 from .layer import Layer
 
 
@@ -94,11 +95,18 @@ class Embedding(Layer):
         flows into integer indices)."""
         indices = self._require_tape()
         dy = self._check_grad(d_out, (*indices.shape, self.output_dim))
-        grad = np.zeros_like(self.embeddings)
-        # add.at, not +=: a row looked up twice must receive both gradients.
-        np.add.at(grad, indices.reshape(-1), dy.reshape(-1, self.output_dim))
-        self._gradients = [grad]
+        rows = IndexedSlices(indices.reshape(-1), dy.reshape(-1, self.output_dim),
+                             self.embeddings.shape)
+        self._rows = rows
+        self._gradients = [rows.dense()]   # add.at: a row looked up twice gets both
         return None
+
+    def optimizer_gradients(self):
+        """The gradient row by row, one row per lookup (TensorFlow's ``IndexedSlices``):
+        Keras's gradient clipping measures these unsummed rows (see
+        :mod:`scratchrnn.optimizers`)."""
+        super().optimizer_gradients()
+        return [self._rows]
 
 
 

@@ -120,6 +120,13 @@ class Layer:
             raise RuntimeError(f"{self.name}: get_gradients() needs a backward() first")
         return [g.copy() for g in self._gradients]
 
+    def optimizer_gradients(self):
+        """The gradients an optimizer receives, aligned with ``weights``: those of
+        ``get_gradients`` (an Embedding gives its rows unsummed, as TensorFlow does)."""
+        if self._gradients is None:
+            raise RuntimeError(f"{self.name}: no gradients: call backward() first")
+        return self._gradients
+
     def _add_weight(self, name, shape, initializer):
         """Create weight ``name`` of ``shape`` from an initialiser ``f(shape, rng)``."""
         setattr(self, name, np.ascontiguousarray(initializer(shape, self._rng),

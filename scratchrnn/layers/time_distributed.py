@@ -82,6 +82,9 @@ class TimeDistributed(Layer):
     def get_gradients(self):
         return self.layer.get_gradients()
 
+    def optimizer_gradients(self):
+        return self.layer.optimizer_gradients()
+
     def count_params(self):
         return self.layer.count_params()
 
