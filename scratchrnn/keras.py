@@ -183,8 +183,9 @@ def _layer_to_keras(layer, keras):
                    name=layer.name)
     if name == "TimeDistributed":
         return cls(_layer_to_keras(layer.layer, keras), name=layer.name)
-    accepted = inspect.signature(cls.__init__).parameters
-    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+    accepted = _accepted(cls)
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD
+                       for p in inspect.signature(cls.__init__).parameters.values())
     config = {}
     for key, value in layer.get_config().items():
         if key in ("backend", "weights"):
