@@ -33,6 +33,7 @@ CHECK_MODULES = (
     "parity.checks_models",
     "parity.checks_text",
     "parity.checks_attention",
+    "parity.checks_seq2seq",
 )
 
 

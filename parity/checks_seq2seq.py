@@ -1,0 +1,3 @@
+"""Parity checks (being written)."""
+
+CHECKS: list = []
