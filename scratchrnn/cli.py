@@ -2,6 +2,9 @@
 
     scratchrnn parity [options]     the Keras cross-check report (needs TensorFlow)
     scratchrnn bench [options]      the benchmark matrix (python -m benchmarks)
+    scratchrnn demo NAME [options]  a course task end to end: textgen, sentiment, forecast, seq2seq
+    scratchrnn gradients [options]  the vanishing-gradient picture, computed by BPTT
+    scratchrnn trace [options]      one LSTM/GRU step, every gate printed
 """
 
 import argparse
@@ -21,7 +24,25 @@ def main(argv=None):
         "bench", add_help=False,
         help="time numpy, numba, Keras CPU, PyTorch CPU and cuDNN; `scratchrnn bench --help` "
              "for its options")
+    commands.add_parser(
+        "demo", add_help=False,
+        help="run a course task end to end (textgen, sentiment, forecast, seq2seq); "
+             "`scratchrnn demo --help` for the list")
+    commands.add_parser(
+        "gradients", add_help=False,
+        help="measure |dloss/dh_t| over 100+ steps for SimpleRNN, LSTM and GRU and plot it")
+    commands.add_parser(
+        "trace", add_help=False, help="print every gate of one LSTM or GRU step on a tiny input")
     args, rest = parser.parse_known_args(argv)
+    if args.command == "demo":
+        from . import demos
+        return demos.main(rest)
+    if args.command == "gradients":
+        from . import study
+        return study.gradients_main(rest)
+    if args.command == "trace":
+        from . import study
+        return study.trace_main(rest)
     if args.command == "bench":
         try:
             from benchmarks import runner
