@@ -22,15 +22,17 @@ from . import (
     optimizers,
     sampling,
     schedules,
+    seq2seq,
     text,
     timeseries,
 )
 from .backend import get_backend, set_backend
 from .keras import from_keras, to_keras
 from .models import Input, Sequential, load_model
+from .seq2seq import Seq2Seq
 
 __version__ = "0.1.0"
-__all__ = ["Input", "Sequential", "callbacks", "from_keras", "get_backend", "initializers",
-           "layers", "load_model", "losses", "metrics", "models", "ops", "optimizers",
-           "sampling", "schedules", "set_backend", "text", "timeseries", "to_keras",
-           "__version__"]
+__all__ = ["Input", "Seq2Seq", "Sequential", "callbacks", "from_keras", "get_backend",
+           "initializers", "layers", "load_model", "losses", "metrics", "models", "ops",
+           "optimizers", "sampling", "schedules", "seq2seq", "set_backend", "text",
+           "timeseries", "to_keras", "__version__"]
