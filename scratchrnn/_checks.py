@@ -59,7 +59,11 @@ def real_array(value, argument, dtype, copy=False):
     """``value`` as a C-contiguous array of ``dtype``; real numbers only (ints and other
     float widths are cast, as Keras casts inputs to the layer's dtype).  ``copy=True``
     for arrays the caller keeps, so that later changes to theirs do not reach ours."""
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError as err:        # nested lists of unequal lengths
+        raise ValueError(f"`{argument}` must be a rectangular array; nested sequences of "
+                         f"unequal lengths cannot be one ({err})") from None
     if arr.dtype.kind not in "fiu":
         raise TypeError(f"`{argument}` must hold real numbers, got an array of dtype "
                         f"{arr.dtype}")

@@ -13,6 +13,7 @@ The monitored-quantity callbacks follow Keras 3's rules: an improvement is
 
 import math
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -74,13 +75,18 @@ class MonitorCallback(Callback):
     """What EarlyStopping and ReduceLROnPlateau share: a monitored log entry, a mode and
     the improvement test."""
 
-    def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0, baseline=None):
+    def __init__(self, monitor="val_loss", mode="auto", min_delta=0.0, baseline=None,
+                 baseline_argument="baseline"):
         if not isinstance(monitor, str):
             raise TypeError(f"`monitor` must be the name of a logged quantity, got {monitor!r}")
         if mode not in MODES:
             raise ValueError(f"`mode` must be one of {MODES}, got {mode!r}")
         if not isinstance(min_delta, numbers.Real) or isinstance(min_delta, bool):
             raise TypeError(f"`min_delta` must be a number, got {min_delta!r}")
+        if baseline is not None and (isinstance(baseline, bool)
+                                     or not isinstance(baseline, numbers.Real)):
+            raise TypeError(f"`{baseline_argument}` must be None or a number, "
+                            f"got {baseline!r}")
         self.monitor = monitor
         self.mode = mode
         self.min_delta = abs(float(min_delta))
@@ -222,7 +228,10 @@ class ModelCheckpoint(MonitorCallback):
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  mode="auto", initial_value_threshold=None):
-        super().__init__(monitor, mode, 0.0, initial_value_threshold)
+        super().__init__(monitor, mode, 0.0, initial_value_threshold,
+                         baseline_argument="initial_value_threshold")
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"`filepath` must be a string or os.PathLike, got {filepath!r}")
         self.filepath = filepath
         self.verbose = verbose
         self.save_best_only = _checks.boolean(save_best_only, "save_best_only")

@@ -216,7 +216,8 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     shaped = values
     if weights is not None:
         shaped, weights = squeeze_or_expand_to_same_rank(values, weights)
-        _broadcast_shape(shaped, weights, ("losses", "sample_weight (with the mask)"))
+        given = "mask" if sample_weight is None else "sample_weight (with the mask)"
+        _broadcast_shape(shaped, weights, ("losses", given))
         weighted = shaped * weights
     else:
         weighted = shaped

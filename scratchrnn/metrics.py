@@ -172,7 +172,9 @@ def sparse_categorical_accuracy(y_true, y_pred):
     """``y_true == argmax(y_pred)``, for labels ``(...,)`` or ``(..., 1)``."""
     y_true, y_pred = _losses._inputs(y_true, y_pred)
     squeeze = y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1
-    matches = _equal(y_true[..., 0] if squeeze else y_true, np.argmax(y_pred, axis=-1))
+    labels, predicted = y_true[..., 0] if squeeze else y_true, np.argmax(y_pred, axis=-1)
+    _losses._broadcast_shape(labels, predicted, ("y_true", "argmax(y_pred, axis=-1)"))
+    matches = _equal(labels, predicted)
     if matches.ndim > 1 and matches.shape[-1] == 1:
         matches = matches[..., 0]
     return matches

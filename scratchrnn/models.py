@@ -165,6 +165,8 @@ class Sequential:
 
     def set_weights(self, weights):
         """Set every layer's weights from one flat list, in ``get_weights`` order."""
+        if not self.built:      # else an unbuilt model would expect "a list of 0 arrays"
+            self._require_built("set_weights")
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:

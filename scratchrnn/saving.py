@@ -66,11 +66,14 @@ def model_state(model):
 def save_model(model, path):
     """Write ``model`` to ``path`` (see the module docstring); the file appears complete
     or not at all."""
-    path = os.fspath(path)
+    path = _path(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):    # else the error would name the temporary file
+        raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does "
+                                "not exist")
     config_text, arrays = model_state(model)
     payload = {**arrays, "config": np.array(config_text),
                "sha256": np.array(_digest(config_text, arrays))}
-    directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
                                dir=directory)
     try:
@@ -84,6 +87,13 @@ def save_model(model, path):
             os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+def _path(path):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"`path` must be a string or os.PathLike, got {path!r} of type "
+                        f"{type(path).__name__}")
+    return os.fspath(path)
 
 
 def _fsync_directory(directory):
@@ -103,7 +113,11 @@ def _fsync_directory(directory):
 def read_checkpoint(path):
     """``(config dict, {name: array})`` from ``path``, verified; a clear ValueError for
     anything that is not an intact scratchrnn checkpoint."""
-    path = os.fspath(path)
+    path = _path(path)
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+        # np.load would try its other formats and report pickled data, which misleads.
+        raise ValueError(f"{path} is not an intact scratchrnn checkpoint (damaged, truncated "
+                         "or not an .npz file): it is not a zip archive")
     try:
         with np.load(path, allow_pickle=False) as archive:
             contents = {name: archive[name] for name in archive.files}
@@ -112,8 +126,8 @@ def read_checkpoint(path):
     except ValueError as err:           # an object array would need pickle
         raise ValueError(f"{path}: refused to load: {err}") from err
     except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise ValueError(f"{path} is not a complete scratchrnn checkpoint (truncated or not "
-                         f"an .npz file): {err}") from err
+        raise ValueError(f"{path} is not an intact scratchrnn checkpoint (damaged, truncated "
+                         f"or not an .npz file): {err}") from err
     if "config" not in contents or "sha256" not in contents:
         raise ValueError(f"{path} is not a scratchrnn checkpoint: it lacks 'config' and "
                          "'sha256' (found: " + ", ".join(sorted(contents)[:8]) + ")")

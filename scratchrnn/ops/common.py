@@ -20,6 +20,30 @@ GRU do whenever ``recurrent_dropout > 0``).
 import numpy as np
 
 
+def check_sequence_arguments(x, states, kernel, recurrent_kernel, n_gates):
+    """Shape checks of a sequence function's arguments: the layers check what they are
+    given in full, but these functions are public too, and a wrong shape should fail
+    here, naming the argument, not as a broadcasting error inside a step.
+
+    x: (B, T, I); states: ``{name: (B, H)}``; kernel: (I, G·H); recurrent_kernel: (H, G·H).
+    """
+    if np.ndim(x) != 3:
+        raise ValueError("`x` must be a 3-D array (batch, timesteps, features), got shape "
+                         f"{np.shape(x)}")
+    B, _, I = np.shape(x)
+    H = np.shape(recurrent_kernel)[0] if np.ndim(recurrent_kernel) == 2 else 0
+    expected = {"kernel": (I, n_gates * H), "recurrent_kernel": (H, n_gates * H)}
+    for name, w in (("recurrent_kernel", recurrent_kernel), ("kernel", kernel)):
+        if np.shape(w) != expected[name]:
+            raise ValueError(f"`{name}` must have shape {expected[name]} for x of shape "
+                             f"{np.shape(x)} and {n_gates} gate(s) of H = "
+                             f"recurrent_kernel.shape[0] units, got {np.shape(w)}")
+    for name, s in states.items():
+        if np.shape(s) != (B, H):
+            raise ValueError(f"`{name}` must have shape ({B}, {H}) (batch, units), got "
+                             f"{np.shape(s)}")
+
+
 def time_major(x, go_backwards):
     """``(B, T, F)`` batch-major to contiguous ``(T, B, F)`` in processing order."""
     x = np.swapaxes(x, 0, 1)

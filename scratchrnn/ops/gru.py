@@ -45,6 +45,7 @@ import numpy as np
 from . import activations as act
 from .common import (
     batch_major,
+    check_sequence_arguments,
     input_projection,
     input_projection_backward,
     keep,
@@ -172,6 +173,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     dropout masks: None or (G, B, I) / (G, B, H), G in {1, 3}.
     Returns ``(outputs, h_T), cache`` with outputs (B, T, H) in processing order.
     """
+    check_sequence_arguments(x, {"h0": h0}, kernel, recurrent_kernel, N_GATES)
     input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
         else (bias, None)
     xs = time_major(x, go_backwards)                                # (T, B, I)

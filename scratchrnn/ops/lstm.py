@@ -46,6 +46,7 @@ import numpy as np
 from . import activations as act
 from .common import (
     batch_major,
+    check_sequence_arguments,
     input_projection,
     input_projection_backward,
     keep,
@@ -144,6 +145,7 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     Returns ``(outputs, h_T, c_T), cache`` where outputs: (B, T, H) is in processing order
     (reversed when ``go_backwards``, as Keras returns it) and the last output is ``outputs[:, -1]``.
     """
+    check_sequence_arguments(x, {"h0": h0, "c0": c0}, kernel, recurrent_kernel, N_GATES)
     xs = time_major(x, go_backwards)                                # (T, B, I)
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
     T, B, _ = xs.shape

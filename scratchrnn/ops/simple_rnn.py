@@ -25,6 +25,7 @@ import numpy as np
 from . import activations as act
 from .common import (
     batch_major,
+    check_sequence_arguments,
     input_projection,
     input_projection_backward,
     keep,
@@ -85,6 +86,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     mask: (B, T) bool or None; dropout masks: None or (1, B, I) / (1, B, H).
     Returns ``(outputs, h_T), cache`` with outputs (B, T, H) in processing order.
     """
+    check_sequence_arguments(x, {"h0": h0}, kernel, recurrent_kernel, 1)
     xs = time_major(x, go_backwards)                                # (T, B, I)
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
     T, B, _ = xs.shape
