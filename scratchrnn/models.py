@@ -61,24 +61,208 @@ class Input:
     def get_config(self):
         return {"shape": list(self.shape[1:]), "dtype": self.dtype, "name": self.name}
 
+class Model:
+    """What every scratchrnn model shares: its weights, gathered over ``layers``;
+    ``compile``; and Keras's training loop (``fit``'s epochs and batches, the loss
+    tracker, metrics, validation, callbacks, the progress bar, a clean Ctrl-C).
 
-class Sequential:
+    A subclass provides ``layers`` and two steps on one batch of aligned arrays whose
+    last array is the target, each returning ``(loss, y_pred, mask)``:
+    ``_train_step(*batch)`` (forward, loss, backward, optimizer update) and
+    ``_test_step(*batch)`` (forward and loss only).
+    """
+
+    def __init__(self, name, seed=None):
+        if not isinstance(name, str):
+            raise TypeError(f"`name` must be a string, got {name!r}")
+        self.name = name
+        self.seed = _checks.seed(seed)
+        self._rng = np.random.default_rng(seed)
+        self.optimizer = self.loss = None
+        self.metrics = []
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+
+    # --- weights ----------------------------------------------------------------------
+
+    @property
+    def weights(self):
+        """The weight arrays themselves (optimizers update them in place)."""
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        """Set every layer's weights from one flat list, in ``get_weights`` order."""
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"`weights` must be a list of {expected} arrays (the model's "
+                             f"get_weights()), got {len(weights)}")
+        start = 0
+        for layer in self.layers:
+            n = len(layer.weights)
+            if n:
+                layer.set_weights(weights[start:start + n])
+            start += n
+
+    def count_params(self):
+        return int(sum(layer.count_params() for layer in self.layers))
+
+    def _gradients_and_variables(self):
+        """The trainable layers' gradients (as the optimizer takes them) and weights."""
+        grads, variables = [], []
+        for layer in self.layers:
+            if layer.trainable and layer.weights:
+                grads += layer.optimizer_gradients()
+                variables += layer.weights
+        return grads, variables
+
+    # --- compile ----------------------------------------------------------------------
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics (names or objects, as Keras)."""
+        if loss is None:
+            raise ValueError("`loss` is required: a loss name (e.g. 'mse', "
+                             "'binary_crossentropy') or a scratchrnn.losses.Loss")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"`metrics` must be a list of metric names or objects, got "
+                            f"{metrics!r}")
+        self.metrics = [metrics_module.get(m, loss=self.loss) for m in metrics or []]
+        self.compiled = True
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"{self.name}: {what}() needs compile(optimizer, loss) first")
+
+    def _logs(self, tracker):
+        return {"loss": tracker.result(), **{m.name: float(m.result()) for m in self.metrics}}
+
+    def _batch_result(self, loss, y, y_pred, mask, sample_weight=None):
+        """What ``train_on_batch`` returns: the loss, or ``[loss, *metrics]`` (as Keras)."""
+        if not self.metrics:
+            return loss
+        values = []
+        for metric in self.metrics:
+            metric.reset_state()
+            metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
+            values.append(float(metric.result()))
+        return [loss, *values]
+
+    # --- the training loop ----------------------------------------------------------------
+
+    def _evaluate(self, data, batch_size, verbose=0):
+        """Loss and metrics over ``data``: each batch's loss weighted by its size, as
+        Keras's loss tracker does; metrics accumulated over every sample."""
+        tracker = _WeightedMean()
+        for metric in self.metrics:
+            metric.reset_state()
+        n = len(data[0])
+        bar = _progress(-(-n // batch_size), verbose, "evaluate")
+        for start in range(0, n, batch_size):
+            batch = [a[start:start + batch_size] for a in data]
+            loss, y_pred, mask = self._test_step(*batch)
+            tracker.update(loss, len(batch[0]))
+            for metric in self.metrics:
+                metric.update_state(batch[-1], y_pred, mask=mask)
+            bar.update(1)
+        bar.close()
+        return self._logs(tracker)
+
+    def _fit(self, data, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
+             initial_epoch=0):
+        """Keras's ``fit`` loop over ``data`` (aligned arrays, the target last); returns
+        the :class:`~scratchrnn.callbacks.History`."""
+        epochs = _checks.non_negative_int(epochs, "epochs")
+        shuffle = _checks.boolean(shuffle, "shuffle")
+        verbose = 1 if verbose == "auto" else verbose
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', got {verbose!r}")
+        history = callbacks_module.History()
+        history.interrupted = False
+        hooks = list(callbacks or []) + [history]
+        for cb in hooks:
+            if not isinstance(cb, callbacks_module.Callback):
+                raise TypeError(f"`callbacks` must hold scratchrnn.callbacks.Callback "
+                                f"objects, got {type(cb).__name__}")
+            cb.set_model(self)
+        self.history, self.stop_training = history, False
+        with _StopOnInterrupt() as interrupt:
+            for cb in hooks:
+                cb.on_train_begin()
+            for epoch in range(initial_epoch, epochs):
+                for cb in hooks:
+                    cb.on_epoch_begin(epoch)
+                logs = self._fit_epoch(data, batch_size, shuffle, hooks, epoch, epochs,
+                                       verbose, interrupt)
+                if interrupt.requested:
+                    history.interrupted = True
+                    if verbose:
+                        print(f"Interrupted during epoch {epoch + 1}: stopped after the "
+                              "current batch; the History holds the completed epochs")
+                    break
+                if validation_data is not None:
+                    val = self._evaluate(validation_data, batch_size)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                for cb in hooks:
+                    cb.on_epoch_end(epoch, logs)
+                if verbose == 2:
+                    print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs))
+                if self.stop_training:
+                    break
+            for cb in hooks:
+                cb.on_train_end()
+        return history
+
+    def _fit_epoch(self, data, batch_size, shuffle, hooks, epoch, epochs, verbose, interrupt):
+        n = len(data[0])
+        order = self._rng.permutation(n) if shuffle else np.arange(n)
+        tracker = _WeightedMean()
+        for metric in self.metrics:
+            metric.reset_state()
+        bar = _progress(-(-n // batch_size), verbose == 1, f"Epoch {epoch + 1}/{epochs}")
+        for batch_index, start in enumerate(range(0, n, batch_size)):
+            index = order[start:start + batch_size]
+            batch = [a[index] for a in data]
+            for cb in hooks:
+                cb.on_train_batch_begin(batch_index)
+            loss, y_pred, mask = self._train_step(*batch)
+            tracker.update(loss, len(index))
+            for metric in self.metrics:
+                metric.update_state(batch[-1], y_pred, mask=mask)
+            logs = self._logs(tracker)
+            for cb in hooks:
+                cb.on_train_batch_end(batch_index, logs)
+            bar.set_postfix_str(_format_logs(logs), refresh=False)
+            bar.update(1)
+            if interrupt.requested or self.stop_training:  # Keras checks after every batch
+                break
+        bar.close()
+        return self._logs(tracker)
+
+
+class Sequential(Model):
     """A linear stack of layers.  ``Sequential([Input((T, F)), LSTM(32), Dense(1)])``.
 
     ``seed`` drives the shuffling of ``fit`` (layers keep their own seeds).
     """
 
     def __init__(self, layers=None, name="sequential", seed=None):
-        self.name = name
-        self.seed = _checks.seed(seed)
-        self._rng = np.random.default_rng(seed)
+        super().__init__(name, seed)
         self.input = None
         self.layers = []
-        self.optimizer = self.loss = None
-        self.metrics = []
-        self.compiled = False
-        self.stop_training = False
-        self.history = None
         for layer in layers or []:
             self.add(layer)
 
@@ -148,40 +332,14 @@ class Sequential:
 
     # --- weights ----------------------------------------------------------------------
 
-    @property
-    def weights(self):
-        return [w for layer in self.layers for w in layer.weights]
-
-    @property
-    def trainable_weights(self):
-        return [w for layer in self.layers for w in layer.trainable_weights]
-
-    @property
-    def non_trainable_weights(self):
-        return [w for layer in self.layers for w in layer.non_trainable_weights]
-
-    def get_weights(self):
-        return [w.copy() for w in self.weights]
-
     def set_weights(self, weights):
-        """Set every layer's weights from one flat list, in ``get_weights`` order."""
         if not self.built:      # else an unbuilt model would expect "a list of 0 arrays"
             self._require_built("set_weights")
-        weights = list(weights)
-        expected = sum(len(layer.weights) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"`weights` must be a list of {expected} arrays (the model's "
-                             f"get_weights()), got {len(weights)}")
-        start = 0
-        for layer in self.layers:
-            n = len(layer.weights)
-            if n:
-                layer.set_weights(weights[start:start + n])
-            start += n
+        super().set_weights(weights)
 
     def count_params(self):
         self._require_built("count_params")
-        return int(sum(layer.count_params() for layer in self.layers))
+        return super().count_params()
 
     def summary(self, print_fn=print):
         """Print each layer's name, type, output shape and parameter count, and the totals
@@ -240,45 +398,23 @@ class Sequential:
                 break
             grad = layer.backward(grad)
 
-    def _gradients_and_variables(self):
-        grads, variables = [], []
-        for layer in self.layers:
-            if layer.trainable and layer.weights:
-                grads += layer.optimizer_gradients()
-                variables += layer.weights
-        return grads, variables
+    # --- train ------------------------------------------------------------------------------
 
-    # --- compile and train ----------------------------------------------------------------
-
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics (names or objects, as Keras)."""
-        if loss is None:
-            raise ValueError("`loss` is required: a loss name (e.g. 'mse', "
-                             "'binary_crossentropy') or a scratchrnn.losses.Loss")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"`metrics` must be a list of metric names or objects, got "
-                            f"{metrics!r}")
-        self.metrics = [metrics_module.get(m, loss=self.loss) for m in metrics or []]
-        self.compiled = True
-
-    def _require_compiled(self, what):
-        if not self.compiled:
-            raise RuntimeError(f"{self.name}: {what}() needs compile(optimizer, loss) first")
+    def _logits_kwargs(self):
+        """What the loss reads besides ``y_pred``: the last Dense layer's logits, when
+        Keras's rule says so (see :meth:`_logits_activation`)."""
+        activation = self._logits_activation()
+        if activation is None:
+            return {}
+        return {"logits": self.layers[-1].logits, "activation": activation}
 
     def _loss_and_gradient(self, y, y_pred, mask, sample_weight=None):
         """``(loss, gradient, from_logits)``: the gradient is with respect to the last
         layer's logits when ``from_logits``, else with respect to ``y_pred``."""
-        activation = self._logits_activation()
-        if activation is None:
-            value, grad = self.loss.value_and_gradient(y, y_pred, sample_weight=sample_weight,
-                                                       mask=mask)
-        else:
-            value, grad = self.loss.value_and_gradient(
-                y, y_pred, sample_weight=sample_weight, mask=mask,
-                logits=self.layers[-1].logits, activation=activation)
-        return value, grad, activation is not None
+        logits = self._logits_kwargs()
+        value, grad = self.loss.value_and_gradient(y, y_pred, sample_weight=sample_weight,
+                                                   mask=mask, **logits)
+        return value, grad, bool(logits)
 
     def train_on_batch(self, x, y, sample_weight=None):
         """One optimisation step on one batch; returns the batch's loss (before the
@@ -286,28 +422,26 @@ class Sequential:
         self._require_compiled("train_on_batch")
         x, y = self._check_data(x, y)
         loss, y_pred, mask = self._train_step(x, y, sample_weight)
-        if not self.metrics:
-            return loss
-        values = []
-        for metric in self.metrics:
-            metric.reset_state()
-            metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
-            values.append(float(metric.result()))
-        return [loss, *values]
+        return self._batch_result(loss, y, y_pred, mask, sample_weight)
 
     def _train_step(self, x, y, sample_weight=None):
         y_pred, mask = self._forward(x, training=True)
         loss, grad, from_logits = self._loss_and_gradient(y, y_pred, mask, sample_weight)
         self._backward(grad, from_logits)
-        grads, variables = self._gradients_and_variables()
-        self.optimizer.apply(grads, variables)
+        self.optimizer.apply(*self._gradients_and_variables())
+        return float(loss), y_pred, mask
+
+    def _test_step(self, x, y, sample_weight=None):
+        y_pred, mask = self._forward(x, training=False)
+        loss = self.loss(y, y_pred, sample_weight=sample_weight, mask=mask,
+                         **self._logits_kwargs())
         return float(loss), y_pred, mask
 
     def test_on_batch(self, x, y, sample_weight=None):
+        """The loss on one batch, without training (``training=False``)."""
         self._require_compiled("test_on_batch")
         x, y = self._check_data(x, y)
-        y_pred, mask = self._forward(x, training=False)
-        return float(self.loss(y, y_pred, sample_weight=sample_weight, mask=mask))
+        return self._test_step(x, y, sample_weight)[0]
 
     def predict_on_batch(self, x):
         return self._forward(x, training=False)[0]
@@ -315,8 +449,7 @@ class Sequential:
     def predict(self, x, batch_size=None, verbose=0):
         """The outputs for ``x``, computed ``batch_size`` samples at a time
         (``training=False``: no dropout)."""
-        batch_size = 32 if batch_size is None else _checks.positive_int(batch_size,
-                                                                        "batch_size")
+        batch_size = _batch_size(batch_size)
         n = _num_samples(x, "x")
         bar = _progress(-(-n // batch_size), verbose, "predict")
         outs = []
@@ -331,29 +464,11 @@ class Sequential:
         as Keras's loss tracker does; metrics accumulated over every sample."""
         self._require_compiled("evaluate")
         x, y = self._check_data(x, y)
-        batch_size = 32 if batch_size is None else _checks.positive_int(batch_size,
-                                                                        "batch_size")
-        logs = self._evaluate(x, y, batch_size, verbose)
+        logs = self._evaluate((x, y), _batch_size(batch_size), verbose)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
-
-    def _evaluate(self, x, y, batch_size, verbose=0):
-        tracker = _WeightedMean()
-        for metric in self.metrics:
-            metric.reset_state()
-        n = len(x)
-        bar = _progress(-(-n // batch_size), verbose, "evaluate")
-        for start in range(0, n, batch_size):
-            xb, yb = x[start:start + batch_size], y[start:start + batch_size]
-            y_pred, mask = self._forward(xb, training=False)
-            tracker.update(float(self.loss(yb, y_pred, mask=mask)), len(xb))
-            for metric in self.metrics:
-                metric.update_state(yb, y_pred, mask=mask)
-            bar.update(1)
-        bar.close()
-        return {"loss": tracker.result(), **{m.name: float(m.result()) for m in self.metrics}}
 
     def fit(self, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
@@ -365,75 +480,9 @@ class Sequential:
         """
         self._require_compiled("fit")
         x, y = self._check_data(x, y)
-        batch_size = 32 if batch_size is None else _checks.positive_int(batch_size,
-                                                                        "batch_size")
-        epochs = _checks.non_negative_int(epochs, "epochs")
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', got {verbose!r}")
         x, y, validation_data = _split_validation(x, y, validation_split, validation_data)
-        history = callbacks_module.History()
-        history.interrupted = False
-        hooks = list(callbacks or []) + [history]
-        for cb in hooks:
-            if not isinstance(cb, callbacks_module.Callback):
-                raise TypeError(f"`callbacks` must hold scratchrnn.callbacks.Callback "
-                                f"objects, got {type(cb).__name__}")
-            cb.set_model(self)
-        self.history = history
-        self.stop_training = False
-        with _StopOnInterrupt() as interrupt:
-            for cb in hooks:
-                cb.on_train_begin()
-            for epoch in range(initial_epoch, epochs):
-                for cb in hooks:
-                    cb.on_epoch_begin(epoch)
-                logs = self._fit_epoch(x, y, batch_size, shuffle, hooks, epoch, epochs,
-                                       verbose, interrupt)
-                if interrupt.requested:
-                    history.interrupted = True
-                    if verbose:
-                        print(f"Interrupted during epoch {epoch + 1}: stopped after the "
-                              "current batch; the History holds the completed epochs")
-                    break
-                if validation_data is not None:
-                    val = self._evaluate(*validation_data, batch_size)
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                for cb in hooks:
-                    cb.on_epoch_end(epoch, logs)
-                if verbose == 2:
-                    print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs))
-                if self.stop_training:
-                    break
-            for cb in hooks:
-                cb.on_train_end()
-        return history
-
-    def _fit_epoch(self, x, y, batch_size, shuffle, hooks, epoch, epochs, verbose, interrupt):
-        n = len(x)
-        order = self._rng.permutation(n) if shuffle else np.arange(n)
-        tracker = _WeightedMean()
-        for metric in self.metrics:
-            metric.reset_state()
-        bar = _progress(-(-n // batch_size), verbose == 1, f"Epoch {epoch + 1}/{epochs}")
-        for batch, start in enumerate(range(0, n, batch_size)):
-            index = order[start:start + batch_size]
-            for cb in hooks:
-                cb.on_train_batch_begin(batch)
-            loss, y_pred, mask = self._train_step(x[index], y[index])
-            tracker.update(loss, len(index))
-            for metric in self.metrics:
-                metric.update_state(y[index], y_pred, mask=mask)
-            logs = {"loss": tracker.result(),
-                    **{m.name: float(m.result()) for m in self.metrics}}
-            for cb in hooks:
-                cb.on_train_batch_end(batch, logs)
-            bar.set_postfix_str(_format_logs(logs), refresh=False)
-            bar.update(1)
-            if interrupt.requested or self.stop_training:  # Keras checks after every batch
-                break
-        bar.close()
-        return {"loss": tracker.result(), **{m.name: float(m.result()) for m in self.metrics}}
+        return self._fit((x, y), _batch_size(batch_size), epochs, verbose, callbacks,
+                         validation_data, shuffle, initial_epoch)
 
     def _check_data(self, x, y):
         n = _num_samples(x, "x")
@@ -526,6 +575,11 @@ def _split_validation(x, y, validation_split, validation_data):
         raise ValueError(f"`validation_split={validation_split}` leaves no samples on one "
                          f"side of {len(x)}")
     return x[:split], y[:split], (x[split:], y[split:])
+
+
+def _batch_size(value):
+    """``batch_size``: None is Keras's 32."""
+    return 32 if value is None else _checks.positive_int(value, "batch_size")
 
 
 def _num_samples(a, argument):

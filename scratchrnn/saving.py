@@ -143,15 +143,22 @@ def read_checkpoint(path):
     return config, contents
 
 
+def _model_classes():
+    from .models import Sequential
+    from .seq2seq import Seq2Seq
+    return {cls.__name__: cls for cls in (Sequential, Seq2Seq)}
+
+
 def load_model(path, compile=True):
     """The model saved at ``path``: same architecture, same weights, and (``compile``)
     the same optimizer, loss, metrics and optimizer state, so training resumes exactly."""
-    from .models import Sequential
     config, arrays = read_checkpoint(path)
-    if config["class_name"] != "Sequential":
-        raise ValueError(f"{path}: unknown model class {config['class_name']!r}")
-    model = Sequential.from_config(config["config"])
-    if not model.built:
+    classes = _model_classes()
+    if config["class_name"] not in classes:
+        raise ValueError(f"{path}: unknown model class {config['class_name']!r}; known: "
+                         f"{sorted(classes)}")
+    model = classes[config["class_name"]].from_config(config["config"])
+    if not getattr(model, "built", True):
         model.build()
     weights = [arrays[k] for k in sorted(k for k in arrays if k.startswith("weight_"))]
     model.set_weights(weights)

@@ -82,14 +82,12 @@ import numbers
 
 import numpy as np
 
-from . import _checks, losses, optimizers, sampling
-from . import callbacks as callbacks_module
-from . import metrics as metrics_module
+from . import _checks, sampling
 from .layers import LSTM, BahdanauAttention, Dense, Embedding
-from .models import _format_logs, _progress, _StopOnInterrupt, _WeightedMean
+from .models import Model, _batch_size
 
 
-class Seq2Seq:
+class Seq2Seq(Model):
     """An LSTM encoder–decoder (see the module docstring for the equations).
 
     ``Seq2Seq(source_vocab, target_vocab, embedding_dim, units)``; ``attention=True``
@@ -112,18 +110,9 @@ class Seq2Seq:
         self.mask_zero = _checks.boolean(mask_zero, "mask_zero")
         self.scheduled_sampling = scheduled_sampling
         self.dtype = _checks.dtype(dtype)
-        self.seed = _checks.seed(seed)
         self.backend = backend
-        if not isinstance(name, str):
-            raise TypeError(f"`name` must be a string, got {name!r}")
-        self.name = name
-        self._rng = np.random.default_rng(seed)
+        super().__init__(name, seed)
         self._build_layers()
-        self.optimizer = self.loss = None
-        self.metrics = []
-        self.compiled = False
-        self.stop_training = False
-        self.history = None
         #: The decoder inputs of the last training step (the sampled ones included).
         self.last_decoder_input = None
 
@@ -193,34 +182,6 @@ class Seq2Seq:
         return [self.encoder_embedding, self.encoder, self.decoder_embedding, self.decoder,
                 *middle, self.dense]
 
-    @property
-    def weights(self):
-        """The weight arrays themselves (optimizers update them in place)."""
-        return [w for layer in self.layers for w in layer.weights]
-
-    @property
-    def trainable_weights(self):
-        return [w for layer in self.layers for w in layer.trainable_weights]
-
-    def get_weights(self):
-        return [w.copy() for w in self.weights]
-
-    def set_weights(self, weights):
-        """Set every layer's weights from one flat list, in ``get_weights`` order."""
-        weights = list(weights)
-        expected = len(self.weights)
-        if len(weights) != expected:
-            raise ValueError(f"`weights` must be a list of {expected} arrays (the model's "
-                             f"get_weights()), got {len(weights)}")
-        start = 0
-        for layer in self.layers:
-            n = len(layer.weights)
-            layer.set_weights(weights[start:start + n])
-            start += n
-
-    def count_params(self):
-        return int(sum(layer.count_params() for layer in self.layers))
-
     # --- forward ---------------------------------------------------------------------------
 
     def _padding_mask(self, tokens):
@@ -282,32 +243,12 @@ class Seq2Seq:
         self.decoder_embedding.backward(d_embedded)
         self.encoder_embedding.backward(self.encoder.backward([d_encoded, dh, dc]))
 
-    def _gradients_and_variables(self):
-        grads, variables = [], []
-        for layer in self.layers:
-            if layer.trainable:
-                grads += layer.optimizer_gradients()
-                variables += layer.weights
-        return grads, variables
-
     # --- compile and train -----------------------------------------------------------------
 
     def compile(self, optimizer="rmsprop", loss="sparse_categorical_crossentropy",
                 metrics=None):
-        """Choose the optimizer, the loss and the metrics (names or objects, as Keras)."""
-        if loss is None:
-            raise ValueError("`loss` is required: e.g. 'sparse_categorical_crossentropy'")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"`metrics` must be a list of metric names or objects, got "
-                            f"{metrics!r}")
-        self.metrics = [metrics_module.get(m, loss=self.loss) for m in metrics or []]
-        self.compiled = True
-
-    def _require_compiled(self, what):
-        if not self.compiled:
-            raise RuntimeError(f"{self.name}: {what}() needs compile(optimizer, loss) first")
+        """As :meth:`Model.compile`, the loss defaulting to the sparse crossentropy."""
+        super().compile(optimizer, loss, metrics)
 
     def _logits(self):
         """What the loss reads besides ``probs``: the output Dense layer's logits for a
@@ -341,14 +282,7 @@ class Seq2Seq:
         self._require_compiled("train_on_batch")
         data = self._check_data(source, decoder_input, decoder_target)
         loss, probs, mask = self._train_step(*data)
-        if not self.metrics:
-            return loss
-        values = []
-        for metric in self.metrics:
-            metric.reset_state()
-            metric.update_state(data[2], probs, mask=mask)
-            values.append(float(metric.result()))
-        return [loss, *values]
+        return self._batch_result(loss, data[2], probs, mask)
 
     def _train_step(self, source, decoder_input, decoder_target):
         fed = decoder_input
@@ -387,19 +321,11 @@ class Seq2Seq:
         values = list(self._evaluate(data, _batch_size(batch_size)).values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate(self, data, batch_size):
-        tracker = _WeightedMean()
-        for metric in self.metrics:
-            metric.reset_state()
-        for start in range(0, len(data[0]), batch_size):
-            src, dec_in, dec_out = (a[start:start + batch_size] for a in data)
-            probs = self._forward(src, dec_in)
-            mask = self._padding_mask(dec_in)
-            tracker.update(float(self.loss(dec_out, probs, mask=mask, **self._logits())),
-                           len(src))
-            for metric in self.metrics:
-                metric.update_state(dec_out, probs, mask=mask)
-        return {"loss": tracker.result(), **{m.name: float(m.result()) for m in self.metrics}}
+    def _test_step(self, source, decoder_input, decoder_target):
+        probs = self._forward(source, decoder_input)
+        mask = self._padding_mask(decoder_input)
+        loss = self.loss(decoder_target, probs, mask=mask, **self._logits())
+        return float(loss), probs, mask
 
     def fit(self, source, decoder_input, decoder_target, batch_size=None, epochs=1,
             verbose="auto", callbacks=None, validation_data=None, shuffle=True):
@@ -418,72 +344,8 @@ class Seq2Seq:
                 raise ValueError("`validation_data` must be a tuple (source, decoder_input, "
                                  "decoder_target)")
             validation_data = self._check_data(*validation_data)
-        batch_size = _batch_size(batch_size)
-        epochs = _checks.non_negative_int(epochs, "epochs")
-        shuffle = _checks.boolean(shuffle, "shuffle")
-        verbose = 1 if verbose == "auto" else verbose
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', got {verbose!r}")
-        history = callbacks_module.History()
-        history.interrupted = False
-        hooks = list(callbacks or []) + [history]
-        for cb in hooks:
-            if not isinstance(cb, callbacks_module.Callback):
-                raise TypeError(f"`callbacks` must hold scratchrnn.callbacks.Callback "
-                                f"objects, got {type(cb).__name__}")
-            cb.set_model(self)
-        self.history, self.stop_training = history, False
-        with _StopOnInterrupt() as interrupt:
-            for cb in hooks:
-                cb.on_train_begin()
-            for epoch in range(epochs):
-                for cb in hooks:
-                    cb.on_epoch_begin(epoch)
-                logs = self._fit_epoch(data, batch_size, shuffle, hooks, epoch, epochs,
-                                       verbose, interrupt)
-                if interrupt.requested:
-                    history.interrupted = True
-                    break
-                if validation_data is not None:
-                    val = self._evaluate(validation_data, batch_size)
-                    logs.update({f"val_{k}": v for k, v in val.items()})
-                for cb in hooks:
-                    cb.on_epoch_end(epoch, logs)
-                if verbose == 2:
-                    print(f"Epoch {epoch + 1}/{epochs} - " + _format_logs(logs))
-                if self.stop_training:
-                    break
-            for cb in hooks:
-                cb.on_train_end()
-        return history
-
-    def _fit_epoch(self, data, batch_size, shuffle, hooks, epoch, epochs, verbose,
-                   interrupt):
-        n = len(data[0])
-        order = self._rng.permutation(n) if shuffle else np.arange(n)
-        tracker = _WeightedMean()
-        for metric in self.metrics:
-            metric.reset_state()
-        bar = _progress(-(-n // batch_size), verbose == 1, f"Epoch {epoch + 1}/{epochs}")
-        for batch, start in enumerate(range(0, n, batch_size)):
-            index = order[start:start + batch_size]
-            for cb in hooks:
-                cb.on_train_batch_begin(batch)
-            target = data[2][index]
-            loss, probs, mask = self._train_step(data[0][index], data[1][index], target)
-            tracker.update(loss, len(index))
-            for metric in self.metrics:
-                metric.update_state(target, probs, mask=mask)
-            logs = {"loss": tracker.result(),
-                    **{m.name: float(m.result()) for m in self.metrics}}
-            for cb in hooks:
-                cb.on_train_batch_end(batch, logs)
-            bar.set_postfix_str(_format_logs(logs), refresh=False)
-            bar.update(1)
-            if interrupt.requested or self.stop_training:
-                break
-        bar.close()
-        return {"loss": tracker.result(), **{m.name: float(m.result()) for m in self.metrics}}
+        return self._fit(data, _batch_size(batch_size), epochs, verbose, callbacks,
+                         validation_data, shuffle)
 
     # --- inference -------------------------------------------------------------------------
 
@@ -571,23 +433,12 @@ class Seq2Seq:
 
     @classmethod
     def load(cls, path, compile=True):
-        """The model :meth:`save` wrote to ``path`` (``scratchrnn.load_model`` reads
-        Sequential models only)."""
-        from .saving import read_checkpoint
-        config, arrays = read_checkpoint(path)
-        if config["class_name"] != cls.__name__:
-            raise ValueError(f"{path} holds a {config['class_name']!r}, not a "
-                             f"{cls.__name__}")
-        model = cls.from_config(config["config"])
-        model.set_weights([arrays[k] for k in sorted(k for k in arrays
-                                                     if k.startswith("weight_"))])
-        spec = config.get("compile")
-        if compile and spec is not None:
-            model.compile(optimizer=optimizers.deserialize(spec["optimizer"]),
-                          loss=losses.deserialize(spec["loss"]), metrics=spec["metrics"])
-            state = {key: arrays[f"optimizer_{key}"] for key in spec["optimizer_state"]}
-            if state:
-                model.optimizer.set_state(state)
+        """The model :meth:`save` wrote to ``path`` (``scratchrnn.load_model`` reads it
+        too), refusing any other model class."""
+        from .saving import load_model
+        model = load_model(path, compile)
+        if not isinstance(model, cls):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a {cls.__name__}")
         return model
 
 
@@ -615,10 +466,6 @@ def _token_id(value, argument, vocab):
     if not 0 <= value < vocab:
         raise ValueError(f"`{argument}` must be a token id in [0, {vocab}), got {value}")
     return int(value)
-
-
-def _batch_size(value):
-    return 32 if value is None else _checks.positive_int(value, "batch_size")
 
 
 # --- from Keras ------------------------------------------------------------------------------
