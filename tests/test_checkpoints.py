@@ -101,3 +101,17 @@ def test_model_checkpoint_saves_the_best_epoch_only(tmp_path):
     for e in improved:
         saved = sr.load_model(tmp_path / f"best-{e + 1:02d}.npz").get_weights()
         assert all(np.array_equal(a, b) for a, b in zip(saved, snapshots[e]))
+
+
+def test_load_model_reads_a_seq2seq_and_it_predicts_the_same(tmp_path):
+    model = sr.Seq2Seq(9, 9, 4, 6, attention=True, dtype="float64", seed=0)
+    model.compile(optimizer="adam")
+    source = np.random.default_rng(0).integers(1, 9, size=(3, 5))
+    model.save(tmp_path / "s2s.npz")
+    loaded = sr.load_model(tmp_path / "s2s.npz")
+    assert isinstance(loaded, sr.Seq2Seq)
+    np.testing.assert_array_equal(loaded(source, source), model(source, source))
+    with pytest.raises(ValueError, match="not a Sequential|holds a"):
+        model_path = tmp_path / "seq.npz"
+        models.Sequential([models.Input((3,)), L.Dense(2, dtype="float64")]).save(model_path)
+        sr.Seq2Seq.load(model_path)
