@@ -180,9 +180,10 @@ def _layer_to_keras(layer, keras):
         return cls(_layer_to_keras(_unprefixed(layer.forward_layer, "forward_"), keras),
                    merge_mode=layer.merge_mode,
                    backward_layer=_layer_to_keras(layer.backward_layer, keras),
-                   name=layer.name)
-    if name == "TimeDistributed":
-        return cls(_layer_to_keras(layer.layer, keras), name=layer.name)
+                   name=layer.name, dtype=layer.dtype.name)
+    if name == "TimeDistributed":   # wrappers too: else they compute in Keras's floatx
+        return cls(_layer_to_keras(layer.layer, keras), name=layer.name,
+                   dtype=layer.dtype.name)
     accepted = _accepted(cls)
     takes_kwargs = any(p.kind is p.VAR_KEYWORD
                        for p in inspect.signature(cls.__init__).parameters.values())
