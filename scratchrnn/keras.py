@@ -29,8 +29,6 @@ _OFF = {"kernel_regularizer": None, "recurrent_regularizer": None, "bias_regular
         "lora_rank": None, "lora_alpha": None, "quantization_config": None, "sparse": False,
         "noise_shape": None, "groups": 1, "data_format": "channels_last", "autocast": True}
 
-_WRAPPERS = ("Bidirectional", "TimeDistributed")
-
 
 def _keras():
     from ._tensorflow import import_tensorflow

@@ -60,6 +60,7 @@ become float32, Keras's ``floatx``), and ``y_true`` is cast to it, as Keras cast
 to the loss's dtype.
 """
 
+import abc
 import numbers
 import warnings
 
@@ -448,7 +449,7 @@ def _from_logits(value):
 
 # --- the loss classes -------------------------------------------------------------------
 
-class Loss:
+class Loss(abc.ABC):
     """Base class: ``loss(y_true, y_pred)`` is the reduced loss, ``value_and_gradient``
     adds its gradient with respect to ``y_pred`` (or to ``logits``).
 
@@ -552,8 +553,10 @@ class Loss:
                              f"whose outputs carry Keras's logits), got {activation!r}")
         return logits, act.get(activation, softmax=True)
 
+    @abc.abstractmethod
     def _values(self, y_true, y_pred, from_logits):
-        raise NotImplementedError
+        """``(per-sample values, vjp)``: ``vjp(dvalues) -> dy_pred`` (see the class
+        docstring)."""
 
 
 class MeanSquaredError(Loss):

@@ -28,6 +28,8 @@ A compiled model hands its metrics ``y_pred`` with its mask (``_keras_mask``) bu
 argument.
 """
 
+import abc
+
 import numpy as np
 
 from . import _checks
@@ -57,7 +59,7 @@ def _samplewise(values, sample_weight, dtype):
     return values, sample_weight
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class: ``update_state(...)``, ``result() -> float``, ``reset_state()``."""
 
     def __init__(self, name=None, dtype=None):
@@ -77,14 +79,17 @@ class Metric:
     def from_config(cls, config):
         return cls(**config)
 
+    @abc.abstractmethod
     def update_state(self, *args, **kwargs):
-        raise NotImplementedError
+        """Accumulate one batch."""
 
+    @abc.abstractmethod
     def reset_state(self):
-        raise NotImplementedError
+        """Forget everything accumulated."""
 
+    @abc.abstractmethod
     def result(self):
-        raise NotImplementedError
+        """The value over everything accumulated, a float."""
 
 
 class Mean(Metric):

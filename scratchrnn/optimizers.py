@@ -57,6 +57,7 @@ gradient accumulation are not implemented (``from_config`` accepts them at their
 defaults), nor callables as learning rates.
 """
 
+import abc
 import math
 import numbers
 import warnings
@@ -199,7 +200,7 @@ def clip_by_value(gradient, clipvalue):
 # --- the base class -----------------------------------------------------------------------
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """What every optimizer shares: the learning rate, clipping, iterations, the slots.
 
     Arguments shared by every optimizer (Keras's names):
@@ -272,10 +273,10 @@ class Optimizer:
 
     # --- slots ----------------------------------------------------------------------------
 
+    @abc.abstractmethod
     def _slot_groups(self):
         """Tuples of slot names, in the order Keras creates them: the names of a tuple are
         interleaved per variable (Adam's ``m0, v0, m1, v1``), tuples follow each other."""
-        raise NotImplementedError
 
     def _slot_names(self):
         return [name for group in self._slot_groups() for name in group]
@@ -421,10 +422,10 @@ class Optimizer:
             return [clip_by_value(g, self.clipvalue) for g in grads]
         return grads
 
+    @abc.abstractmethod
     def _update_step(self, index, gradient, variable, learning_rate, squared=None):
         """Update ``variable`` from ``gradient``; ``squared`` is the gradient's square
         where it is not ``gradient * gradient`` (a gradient given by rows)."""
-        raise NotImplementedError
 
     def _slot(self, name, index):
         return self._slots[name][index]

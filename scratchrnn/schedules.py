@@ -23,6 +23,7 @@ it to each variable's dtype (exactly).  With step ``s``, ``d = decay_steps``::
 over ``warmup_steps`` and then decays from the target over the next ``decay_steps``.
 """
 
+import abc
 import ctypes
 import ctypes.util
 import math
@@ -122,15 +123,17 @@ def _step(step):
 # --- schedules ----------------------------------------------------------------------------
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(abc.ABC):
     """Base class: ``schedule(step) -> float`` and ``get_config()``; ``from_config``
     rebuilds a schedule from its config."""
 
+    @abc.abstractmethod
     def __call__(self, step):
-        raise NotImplementedError(f"{type(self).__name__} must implement `__call__(step)`")
+        """The learning rate for the update after ``step`` updates, a float."""
 
+    @abc.abstractmethod
     def get_config(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement `get_config()`")
+        """The constructor arguments."""
 
     @classmethod
     def from_config(cls, config):

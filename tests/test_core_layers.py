@@ -341,17 +341,6 @@ def test_time_distributed_dense_gradients(activation, shape):
     check_gradients(lambda: td, x)
 
 
-def test_time_distributed_logits_and_backward_logits():
-    td = randomize(TimeDistributed(Dense(3, "softmax", dtype="float64")), (2, 4, 5))
-    x = normal((2, 4, 5))
-    td(x)
-    np.testing.assert_allclose(td.logits, x @ td.layer.kernel + td.layer.bias, rtol=1e-14)
-    g = normal((2, 4, 3), 1)
-    np.testing.assert_allclose(td.backward_logits(g), g @ td.layer.kernel.T, rtol=1e-14)
-    with pytest.raises(TypeError, match="backward_logits"):
-        TimeDistributed(Flatten()).backward_logits(g)
-
-
 def test_time_distributed_dropout_and_embedding():
     make = lambda: TimeDistributed(Dropout(0.5, seed=2, dtype="float64"))  # noqa: E731
     check_gradients(make, normal((2, 3, 4)), training=True)

@@ -276,6 +276,10 @@ class RNN(Layer):
         out = outputs if self.return_sequences else outputs[:, -1]
         return [out, *final_states] if self.return_state else out
 
+    def call(self, x, mask=None, training=False, initial_state=None):
+        """Keras's ``call``: the same forward pass as calling the layer."""
+        return self(x, mask=mask, initial_state=initial_state, training=training)
+
     def _check_inputs(self, inputs):
         x = _checks.real_array(inputs, "inputs", self.dtype)
         if x.ndim != 3:

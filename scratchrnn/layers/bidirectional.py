@@ -185,6 +185,10 @@ class Bidirectional(Layer):
             return out + states if self.return_state else out
         return [out, *states] if self.return_state else out
 
+    def call(self, x, mask=None, training=False, initial_state=None):
+        """Keras's ``call``: the same forward pass as calling the layer."""
+        return self(x, mask=mask, initial_state=initial_state, training=training)
+
     def _merge(self, y, y_rev):
         if self.merge_mode == "concat":
             return np.concatenate([y, y_rev], axis=-1)

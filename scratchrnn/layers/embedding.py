@@ -95,11 +95,21 @@ class Embedding(Layer):
         flows into integer indices)."""
         indices = self._require_tape()
         dy = self._check_grad(d_out, (*indices.shape, self.output_dim))
-        rows = IndexedSlices(indices.reshape(-1), dy.reshape(-1, self.output_dim),
-                             self.embeddings.shape)
-        self._rows = rows
-        self._gradients = [rows.dense()]   # add.at: a row looked up twice gets both
+        self._rows = IndexedSlices(indices.reshape(-1), dy.reshape(-1, self.output_dim),
+                                   self.embeddings.shape)
         return None
+
+    @property
+    def _gradients(self):
+        """The dense gradient, summed from the rows when asked for (an optimizer takes
+        the rows and sums them itself: summing here too would do it twice)."""
+        return None if self._rows is None else [self._rows.dense()]
+
+    @_gradients.setter
+    def _gradients(self, value):
+        if value is not None:      # only Layer.__init__ sets it, to clear it
+            raise AttributeError("an Embedding's gradient comes from backward()")
+        self._rows = None
 
     def optimizer_gradients(self):
         """The gradient row by row, one row per lookup (TensorFlow's ``IndexedSlices``):

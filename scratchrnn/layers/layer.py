@@ -15,6 +15,7 @@ Weights live as plain attributes (``self.kernel``, ...) listed by ``weight_names
 ``get_weights`` / ``set_weights`` copy.
 """
 
+import abc
 import re
 import warnings
 
@@ -30,7 +31,7 @@ def snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Layer:
+class Layer(abc.ABC):
     """Base of the non-recurrent layers (and the protocol the recurrent ones follow).
 
     Subclasses implement ``build(input_shape)`` (create the weights named in
@@ -146,11 +147,14 @@ class Layer:
             self.build(x.shape)
         return self.call(x, mask=mask, training=training)
 
+    @abc.abstractmethod
     def call(self, x, mask=None, training=False):
-        raise NotImplementedError
+        """The forward pass on checked inputs (keeps what ``backward`` needs)."""
 
+    @abc.abstractmethod
     def backward(self, d_out):
-        raise NotImplementedError
+        """``d_out`` (the output's gradient) -> the input's gradient; sets the weight
+        gradients."""
 
     def compute_mask(self, inputs, mask=None):
         """The mask of the output, given the input's (Keras's ``compute_mask``)."""

@@ -114,6 +114,10 @@ class TimeDistributed(Layer):
         self._tape = (x.shape, y.shape)
         return y.reshape(batch, steps, *y.shape[1:])
 
+    def call(self, x, mask=None, training=False):
+        """Keras's ``call``: the same forward pass as calling the layer."""
+        return self(x, mask=mask, training=training)
+
     def compute_mask(self, inputs, mask=None):
         return mask
 
@@ -121,21 +125,6 @@ class TimeDistributed(Layer):
         """``dy (B, T, ...)`` -> ``dx (B, T, ...)`` (None where ``layer`` gives None, as
         ``Embedding`` does); weight gradients are ``layer``'s."""
         return self._backward(d_out, "d_out", self.layer.backward)
-
-    @property
-    def logits(self):
-        """The inner layer's ``logits`` in ``(B, T, ...)`` (a ``Dense``), or None."""
-        logits = getattr(self.layer, "logits", None)
-        if logits is None or self._tape is None:
-            return None
-        return logits.reshape(*self._tape[0][:2], *logits.shape[1:])
-
-    def backward_logits(self, d_logits):
-        """The inner layer's ``backward_logits``, over ``(B, T, ...)``."""
-        if not hasattr(self.layer, "backward_logits"):
-            raise TypeError(f"backward_logits() needs a layer with logits (a Dense), "
-                            f"{self.name} wraps a {type(self.layer).__name__}")
-        return self._backward(d_logits, "d_logits", self.layer.backward_logits)
 
     def _backward(self, grad, argument, inner_backward):
         in_shape, out_shape = self._require_tape()
