@@ -115,7 +115,8 @@ class Embedding(Layer):
         """The gradient row by row, one row per lookup (TensorFlow's ``IndexedSlices``):
         Keras's gradient clipping measures these unsummed rows (see
         :mod:`scratchrnn.optimizers`)."""
-        super().optimizer_gradients()
+        if self._rows is None:
+            raise RuntimeError(f"{self.name}: no gradients: call backward() first")
         return [self._rows]
 
 
