@@ -36,9 +36,16 @@ class Scratch:
 
     def configure(self, threads):
         from threadpoolctl import threadpool_info
-        return {"blas": [f"{p['internal_api']} {p.get('version')} {p.get('architecture')} "
+        info = {"blas": [f"{p['internal_api']} {p.get('version')} {p.get('architecture')} "
                          f"threads={p['num_threads']} ({os.path.basename(p['filepath'])})"
                          for p in threadpool_info()]}
+        if self.backend == "numba":
+            # The numba backend runs its own threads and sets BLAS to one inside each call
+            # (scratchrnn.kernels.common).
+            import numba
+            numba.set_num_threads(threads)
+            info["numba_threads"] = numba.get_num_threads()
+        return info
 
     def versions(self):
         import numba

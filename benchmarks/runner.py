@@ -144,7 +144,7 @@ def main(argv=None):
                         help="thread counts to run (default: 1 2; --quick: 2)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=None)
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds of timed rounds per case (default 1.5; --quick 0.4)")
+                        help="seconds of timed rounds per case (default 1.0; --quick 0.4)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"),
                         help="folder for the JSON and PNG (default benchmarks/results)")
     parser.add_argument("--name", default=None, help="file name stem (default: bench or quick)")
@@ -155,7 +155,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     cells = args.cells or (["LSTM", "GRU"] if args.quick else list(CELLS))
-    budget = args.budget or (0.4 if args.quick else 1.5)
+    budget = args.budget or (0.4 if args.quick else 1.0)
 
     if args.child is not None:
         result = run_child(args.child, args.backend, configs, cells, budget,

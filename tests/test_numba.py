@@ -9,14 +9,16 @@ accepts the other's forward cache (they share the cache type).
 
 import types
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import scratchrnn as sr
 from scratchrnn import ops
-from scratchrnn.kernels import gru, lstm, simple_rnn
+from scratchrnn.kernels import common, gru, lstm, simple_rnn
 from scratchrnn.ops import activations as act
 
 from .cells import CELLS, Options, Problem, backward, examples, forward, options
@@ -142,3 +144,62 @@ def test_reused_buffers_leak_nothing_between_calls(layer_class):
     np.testing.assert_allclose(dx2, reference.backward(np.ones_like(reference(x2))),
                                rtol=1e-12, atol=1e-12)
     assert not np.shares_memory(dx1, dx2)
+
+
+# --- threads: each runs the time loop for a block of the batch's rows --------------------
+
+@pytest.fixture
+def numba_threads():
+    """Every thread count Numba can run here, restoring the count afterwards."""
+    most = numba.config.NUMBA_NUM_THREADS
+    if most < 2:
+        pytest.skip("one CPU: Numba cannot run a second thread here")
+    before = numba.get_num_threads()
+    yield range(1, most + 1)
+    numba.set_num_threads(before)
+
+
+@pytest.mark.parametrize("gates", [0, 1, "each"])
+@pytest.mark.parametrize("cell", CELLS)
+def test_results_do_not_depend_on_the_thread_count(cell, gates, numba_threads):
+    """Blocks of uneven sizes (B = 5) with masks and dropout give one block's numbers."""
+    n_gates = Options(cell=cell).n_gates if gates == "each" else gates
+    o = Options(cell=cell, batch=5, timesteps=6, input_dim=4, units=3, mask=True,
+                dropout_gates=n_gates, recurrent_dropout_gates=n_gates, seed=5)
+    params, extras, upstream = as_dtype(Problem(o), np.float64)
+    results = []
+    for threads in numba_threads:
+        numba.set_num_threads(threads)
+        outputs, grads = run(kernels, o, params, extras, upstream)
+        results.append(list(outputs) + list(grads.values()))
+    for other in results[1:]:
+        for a, b in zip(other, results[0]):
+            assert normalised_error(a, b) <= 1e-13
+
+
+@pytest.mark.parametrize("rows", [1, 255, 256, 600, 1001])
+def test_row_split_products_equal_numpy(rows, numba_threads):
+    rng = np.random.default_rng(rows)
+    a, b = rng.normal(size=(rows, 7)), rng.normal(size=(7, 5))
+    c = rng.normal(size=(rows, 5))
+    for threads in numba_threads:
+        numba.set_num_threads(threads)
+        np.testing.assert_allclose(common.matmul(a, b), a @ b, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(common.matmul(a, b.T.copy().T), a @ b, rtol=1e-13,
+                                   atol=1e-13)                       # Fortran-ordered b
+        np.testing.assert_allclose(common.matmul_tn(a, c), a.T @ c, rtol=1e-12, atol=1e-12)
+
+
+def test_one_thread_blas_restores_every_pool():
+    """The kernels run BLAS on one thread and hand the caller back its own settings,
+    also when the kernel raises."""
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        with pytest.raises(RuntimeError, match="inside"):
+            with common.one_thread_blas():
+                assert blas_threads() == [1] * len(before)
+                raise RuntimeError("inside")
+        assert blas_threads() == before

@@ -1,18 +1,86 @@
-"""Shared pieces of the Numba kernels: the recurrent projection and its backward.
+"""Shared pieces of the Numba kernels: threads, the recurrent projection, the big GEMMs.
 
-Only the sequential part of a layer is compiled: the input projection and the weight
-gradients stay the single NumPy GEMMs over all T·B rows of :mod:`scratchrnn.ops.common`.
-The recurrent GEMM inside the loop goes through ``np.dot(a, b, out)`` (SciPy's BLAS),
-writing into buffers allocated once per sequence.
+**Threads.**  The numba backend runs its own threads and keeps BLAS on one.  A
+recurrence is independent from one sequence of the batch to the next, so each thread
+takes a contiguous block of batch rows and runs the whole time loop for them (a
+``prange`` over row blocks in each cell's ``_forward_loop``/``_backward_loop``), calling
+a one-thread BLAS for its rows' recurrent product: no thread waits for another until the
+sequence ends.  The GEMMs over all T·B rows (input projection, weight gradients) split
+their rows the same way (:func:`matmul`, :func:`matmul_tn`).  BLAS's own threads would
+split each small per-step product instead, synchronising twice a step, and its pool
+spin-waits between calls, holding the cores the gate arithmetic needs.
+:func:`one_thread_blas` sets BLAS to one thread around each call of the backend;
+``numba.set_num_threads`` (or ``NUMBA_NUM_THREADS``) sets how many threads it runs.
+Two costs of the design: a thread's block of rows makes a shorter GEMM than the whole
+batch (at B=128, H=512 a step's product runs ~15% slower on 64 rows than BLAS's two
+threads on 128), and each ``parallel=True`` loop compiles for ~6 s per specialisation,
+once (the cache keeps it).  Python threads over the same ``nogil`` loops compiled in a
+third of the time but took ~60 µs to start and join, which the small models cannot pay.
 
-With recurrent dropout each gate sees its own masked copy of ``h`` (Keras's
-``implementation=1``), so the kernel is split into contiguous per-gate blocks.
+**The recurrent product** inside the loop goes through ``np.dot(a, b, out)`` (SciPy's
+BLAS), writing into buffers allocated once per sequence.  With recurrent dropout each
+gate sees its own masked copy of ``h`` (Keras's ``implementation=1``), so the kernel is
+split into contiguous per-gate blocks.
 """
 
-import numpy as np
-from numba import njit
+import contextlib
 
+import numba
+import numpy as np
+from numba import njit, prange
+
+from ..ops.common import gate_slices
 from .activations import JIT
+
+PARALLEL_JIT = dict(JIT, parallel=True)
+
+_blas_pools = None
+
+
+def _blas_controllers():
+    """threadpoolctl's handle on every BLAS pool in the process, found once."""
+    global _blas_pools
+    if _blas_pools is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (the BLAS that np.dot calls: load it first)
+        from threadpoolctl import ThreadpoolController
+        _blas_pools = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_pools
+
+
+@contextlib.contextmanager
+def one_thread_blas():
+    """BLAS on one thread inside the block (and as a decorator), restored after it.
+
+    Every pool is set, NumPy's and SciPy's: which one a product runs on depends on the
+    install, and nothing else runs inside a kernel.  It costs ~4 µs a call.
+    """
+    pools = _blas_controllers()
+    before = [pool.num_threads for pool in pools]
+    for pool in pools:
+        pool.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for pool, n in zip(pools, before):
+            pool.set_num_threads(n)
+
+
+def numba_threads():
+    """How many threads the backend runs: ``numba.get_num_threads()``.  The compiled
+    functions take it as an argument: calling it in compiled code stops Numba caching."""
+    return numba.get_num_threads()
+
+
+@njit(**JIT)
+def row_block(k, n, n_rows):
+    """Rows ``[r0, r1)`` of block ``k`` of ``n``: ``n_rows`` split into contiguous blocks."""
+    return k * n_rows // n, (k + 1) * n_rows // n
+
+
+@njit(**JIT)
+def n_blocks(n_rows, threads, min_rows=1):
+    """How many row blocks to run: one per thread, each at least ``min_rows`` long."""
+    return max(1, min(threads, n_rows // min_rows))
 
 
 class Workspace:
@@ -61,122 +129,166 @@ def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask, transposed=False):
 
 
 @njit(**JIT)
-def project(h, U, dropout_mask, z, h_masked, z_gate):
+def project(h, U, dropout_mask, r0, z, h_masked, z_gate):
     """``z[:] = (h ⊙ m_g) @ U_g`` for every gate (``z = h @ U`` without dropout).
 
-    h: (B, H); U: blocks from :func:`recurrent_blocks`; z: (B, G·H) output;
-    h_masked: (B, H) and z_gate: (B, H) scratch buffers.
+    h: (b, H), batch rows ``r0 …`` of the masks; U: blocks from :func:`recurrent_blocks`;
+    z: (b, G·H) output; h_masked: (b, H) and z_gate: (b, H) scratch buffers.
     """
     if dropout_mask is None:
         np.dot(h, U[0], z)
-    elif U.shape[0] == 1:                   # one mask shared by every gate
-        np.multiply(h, dropout_mask[0], h_masked)
+        return
+    m = dropout_mask[:, r0:r0 + h.shape[0]]
+    if U.shape[0] == 1:                     # one mask shared by every gate
+        np.multiply(h, m[0], h_masked)
         np.dot(h_masked, U[0], z)
     else:
         H = h.shape[1]
         for g in range(U.shape[0]):
-            np.multiply(h, dropout_mask[g], h_masked)
+            np.multiply(h, m[g], h_masked)
             np.dot(h_masked, U[g], z_gate)
             z[:, g * H:(g + 1) * H] = z_gate
 
 
 @njit(**JIT)
-def project_backward(dz, UT, dropout_mask, dh, dz_gate, dh_gate):
+def project_backward(dz, UT, dropout_mask, r0, dh, dz_gate, dh_gate):
     """``dh[:] = Σ_g (dz_g @ U_gᵀ) ⊙ m_g``, the gradient of :func:`project` w.r.t. ``h``.
 
-    dz: (B, G·H); UT: transposed blocks from :func:`recurrent_blocks`; dh: (B, H) output;
-    dz_gate: (B, H) and dh_gate: (B, H) scratch buffers.
+    dz: (b, G·H), batch rows ``r0 …``; UT: transposed blocks from
+    :func:`recurrent_blocks`; dh: (b, H) output; dz_gate, dh_gate: (b, H) scratch.
     """
     if dropout_mask is None:
         np.dot(dz, UT[0], dh)
-    elif UT.shape[0] == 1:
+        return
+    m = dropout_mask[:, r0:r0 + dh.shape[0]]
+    if UT.shape[0] == 1:
         np.dot(dz, UT[0], dh)
-        dh *= dropout_mask[0]
-    else:
-        H = dh.shape[1]
-        dh[:] = 0
-        for g in range(UT.shape[0]):
-            dz_gate[:] = dz[:, g * H:(g + 1) * H]
-            np.dot(dz_gate, UT[g], dh_gate)
-            dh += dh_gate * dropout_mask[g]
+        dh *= m[0]
+        return
+    H = dh.shape[1]
+    dh[:] = 0
+    for g in range(UT.shape[0]):
+        dz_gate[:] = dz[:, g * H:(g + 1) * H]
+        np.dot(dz_gate, UT[g], dh_gate)
+        dh += dh_gate * m[g]
 
 
-# --- the GEMMs over all T·B rows, on the same BLAS as the loop -------------------------------
+# --- the GEMMs over all T·B rows, split by rows over the threads --------------------------
 #
-# The readable ops run these products with NumPy, whose OpenBLAS is a second thread pool
-# beside SciPy's (which ``np.dot`` in compiled code calls).  A pool spin-waits for a while
-# after its work, so alternating the two put four busy threads on two cores and made the
-# GEMM-bound LSTM 2x slower with 2 threads than with 1.  Compiled, every product of the
-# numba backend runs on SciPy's pool.
+# The same products as :mod:`scratchrnn.ops.common` (which see for the maths), each split
+# over the threads: ``matmul`` for ``a @ b``, ``matmul_tn`` for the sums over rows ``aᵀ b``.
+# A block is at least MIN_ROWS rows: below that a thread's start costs more than it saves.
+
+MIN_ROWS = 256
+
+
+@njit(**PARALLEL_JIT)
+def _matmul(a, b, out, threads):
+    n = n_blocks(a.shape[0], threads, MIN_ROWS)
+    for k in prange(n):
+        r0, r1 = row_block(k, n, a.shape[0])
+        np.dot(a[r0:r1], b, out[r0:r1])
+
+
+def _blas_operand(x):
+    """``x`` as BLAS reads it without a copy (C or Fortran order), copied otherwise."""
+    return x if x.flags.c_contiguous or x.flags.f_contiguous else np.ascontiguousarray(x)
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` into ``out``, each thread multiplying a block of ``a``'s rows."""
+    if out is None:
+        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+    _matmul(np.ascontiguousarray(a), _blas_operand(b), out, numba_threads())
+    return out
+
+
+@njit(**PARALLEL_JIT)
+def _matmul_tn(a, b, threads):
+    n = n_blocks(a.shape[0], threads, MIN_ROWS)
+    partial = np.empty((n, a.shape[1], b.shape[1]), a.dtype)
+    for k in prange(n):
+        r0, r1 = row_block(k, n, a.shape[0])
+        np.dot(a[r0:r1].T, b[r0:r1], partial[k])
+    for k in range(1, n):
+        partial[0] += partial[k]
+    return partial[0]
+
+
+def matmul_tn(a, b):
+    """``aᵀ @ b`` (a weight gradient: a sum over rows), each thread summing a block of
+    the rows; the blocks' partial products are added at the end."""
+    return _matmul_tn(np.ascontiguousarray(a), np.ascontiguousarray(b), numba_threads())
+
 
 @njit(**JIT)
+def column_sums(a):
+    """``a.sum(axis=0)`` as whole-row additions, 3x faster than NumPy's here."""
+    out = np.zeros(a.shape[1], a.dtype)
+    for r in range(a.shape[0]):
+        out += a[r]
+    return out
+
+
 def _masked_rows(x, mask):
-    """``x ⊙ mask`` (mask broadcast over time) as a contiguous (T·B, F) matrix."""
+    """``x ⊙ mask`` (mask broadcast over time) as a (T·B, F) matrix."""
     T, B, F = x.shape
-    if mask is None:
-        return np.ascontiguousarray(x).reshape(T * B, F)
-    return (x * mask).reshape(T * B, F)
+    return (x if mask is None else x * mask).reshape(T * B, F)
 
 
-@njit(**JIT)
-def input_projection(x, kernel, bias, dropout_mask, zx):
-    """:func:`scratchrnn.ops.common.input_projection`, compiled, into ``zx`` (T·B, G·H)."""
+def _gates(dropout_mask, n_columns):
+    """``(mask, columns)`` per gate mask: :func:`scratchrnn.ops.common.gate_slices`."""
+    return zip(dropout_mask, gate_slices(len(dropout_mask), n_columns // len(dropout_mask)))
+
+
+def loop_bias(bias, zx):
+    """The bias as the time loops add it: they add ``x @ kernel`` and the bias as they
+    read each row (a pass over ``zx`` of its own was 5 ms of the (128, 50, 512, 512)
+    LSTM's forward).  Zeros without a bias, so that the loops compile once for both."""
+    return np.zeros(zx.shape[-1], zx.dtype) if bias is None else np.ascontiguousarray(bias)
+
+
+def input_projection(x, kernel, dropout_mask, zx):
+    """:func:`scratchrnn.ops.common.input_projection` without the bias (the loops add it:
+    :func:`loop_bias`), into ``zx`` (T·B, G·H); returns it as (T, B, G·H)."""
     T, B, _ = x.shape
-    GH = kernel.shape[1]
-    if dropout_mask is None:
-        np.dot(_masked_rows(x, None), kernel, zx)
-    elif dropout_mask.shape[0] == 1:
-        np.dot(_masked_rows(x, dropout_mask[0]), kernel, zx)
+    if dropout_mask is None or dropout_mask.shape[0] == 1:
+        m = None if dropout_mask is None else dropout_mask[0]
+        matmul(_masked_rows(x, m), kernel, zx)
     else:
-        H = GH // dropout_mask.shape[0]
-        for g in range(dropout_mask.shape[0]):
-            zx[:, g * H:(g + 1) * H] = np.dot(_masked_rows(x, dropout_mask[g]),
-                                              np.ascontiguousarray(kernel[:, g * H:(g + 1) * H]))
-    if bias is not None:
-        zx += bias
-    return zx.reshape(T, B, GH)
+        for m, cols in _gates(dropout_mask, kernel.shape[1]):
+            zx[:, cols] = matmul(_masked_rows(x, m), kernel[:, cols])
+    return zx.reshape(T, B, -1)
 
 
-@njit(**JIT)
 def input_projection_backward(dzx, x, kernel, dropout_mask):
-    """:func:`scratchrnn.ops.common.input_projection_backward`, compiled; returns
-    ``dx, dkernel, dbias`` (dbias always; the caller drops it without a bias)."""
+    """:func:`scratchrnn.ops.common.input_projection_backward`; returns ``dx, dkernel,
+    dbias`` (dbias always; the caller drops it without a bias)."""
     T, B, I = x.shape
-    GH = kernel.shape[1]
-    dz2 = np.ascontiguousarray(dzx).reshape(T * B, GH)
-    dbias = dz2.sum(axis=0)
-    if dropout_mask is None:
-        dkernel = np.dot(_masked_rows(x, None).T, dz2)
-        dx = np.dot(dz2, kernel.T).reshape(T, B, I)
-    elif dropout_mask.shape[0] == 1:
-        dkernel = np.dot(_masked_rows(x, dropout_mask[0]).T, dz2)
-        dx = np.dot(dz2, kernel.T).reshape(T, B, I) * dropout_mask[0]
-    else:
-        H = GH // dropout_mask.shape[0]
-        dkernel = np.empty_like(kernel)
-        dx = np.zeros((T, B, I), x.dtype)
-        for g in range(dropout_mask.shape[0]):
-            dz_g = np.ascontiguousarray(dz2[:, g * H:(g + 1) * H])
-            dkernel[:, g * H:(g + 1) * H] = np.dot(_masked_rows(x, dropout_mask[g]).T, dz_g)
-            k_g = np.ascontiguousarray(kernel[:, g * H:(g + 1) * H])
-            dx += np.dot(dz_g, k_g.T).reshape(T, B, I) * dropout_mask[g]
+    dz2 = dzx.reshape(T * B, -1)
+    dbias = column_sums(dz2)
+    if dropout_mask is None or dropout_mask.shape[0] == 1:
+        m = None if dropout_mask is None else dropout_mask[0]
+        dkernel = matmul_tn(_masked_rows(x, m), dz2)
+        dx = matmul(dz2, kernel.T).reshape(T, B, I)
+        if m is not None:
+            dx *= m
+        return dx, dkernel, dbias
+    dkernel = np.empty_like(kernel)
+    dx = np.zeros_like(x)
+    for m, cols in _gates(dropout_mask, kernel.shape[1]):
+        dz_g = np.ascontiguousarray(dz2[:, cols])
+        dkernel[:, cols] = matmul_tn(_masked_rows(x, m), dz_g)
+        dx += matmul(dz_g, kernel[:, cols].T).reshape(T, B, I) * m
     return dx, dkernel, dbias
 
 
-@njit(**JIT)
 def recurrent_kernel_gradient(h_prev, dz, dropout_mask):
-    """:func:`scratchrnn.ops.common.recurrent_kernel_gradient`, compiled."""
+    """:func:`scratchrnn.ops.common.recurrent_kernel_gradient`."""
     T, B, H = h_prev.shape
-    GH = dz.shape[2]
-    dz2 = np.ascontiguousarray(dz).reshape(T * B, GH)
-    if dropout_mask is None:
-        return np.dot(_masked_rows(h_prev, None).T, dz2)
-    if dropout_mask.shape[0] == 1:
-        return np.dot(_masked_rows(h_prev, dropout_mask[0]).T, dz2)
-    units = GH // dropout_mask.shape[0]
-    out = np.empty((H, GH), h_prev.dtype)
-    for g in range(dropout_mask.shape[0]):
-        out[:, g * units:(g + 1) * units] = np.dot(
-            _masked_rows(h_prev, dropout_mask[g]).T,
-            np.ascontiguousarray(dz2[:, g * units:(g + 1) * units]))
-    return out
+    dz2 = dz.reshape(T * B, -1)
+    if dropout_mask is None or dropout_mask.shape[0] == 1:
+        m = None if dropout_mask is None else dropout_mask[0]
+        return matmul_tn(_masked_rows(h_prev, m), dz2)
+    return np.concatenate([matmul_tn(_masked_rows(h_prev, m), np.ascontiguousarray(dz2[:, c]))
+                           for m, c in _gates(dropout_mask, dz2.shape[1])], axis=1)

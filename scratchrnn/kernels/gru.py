@@ -13,7 +13,7 @@ The cache is :class:`~scratchrnn.ops.gru.GRUCache`, shared with the NumPy backen
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..ops import activations as act
 from ..ops.common import batch_major
@@ -21,13 +21,19 @@ from ..ops.gru import N_GATES, GRUCache, split_recurrent_mask
 from . import activations as kact
 from .common import (
     JIT,
+    PARALLEL_JIT,
     Workspace,
     input_projection,
     input_projection_backward,
+    loop_bias,
+    n_blocks,
+    numba_threads,
+    one_thread_blas,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
+    row_block,
     time_major,
 )
 
@@ -50,65 +56,86 @@ def _recurrent_operands(recurrent_kernel, rdm, reset_after, transposed=False):
 
 
 @njit(**JIT)
-def _forward_loop(zx, h0, U_rec, U_h, recurrent_bias, mask, zero_output_for_mask, rec_mask,
-                  h_mask, reset_after, activation, recurrent_activation, h_prev, gates, u,
-                  outputs):
-    T, B, G3 = zx.shape
-    H = G3 // 3
-    h = h0.copy()
+def _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
+                  zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
+                  recurrent_activation, h_prev, gates, u, outputs, h_T):
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache."""
+    T, _, G3 = zx.shape
+    B, H = r1 - r0, G3 // 3
+    h = h0[r0:r1].copy()
     out = np.zeros((B, H), zx.dtype)
     zh = np.empty((B, U_rec.shape[0] * U_rec.shape[2]), zx.dtype)    # (B, 3H) or (B, 2H)
     h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
     h_in, uh = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
     one = zx.dtype.type(1)
     for s in range(T):
-        h_prev[s] = h
-        project(h, U_rec, rec_mask, zh, h_masked, z_gate)          # h @ U (per gate)
+        h_prev[s, r0:r1] = h
+        project(h, U_rec, rec_mask, r0, zh, h_masked, z_gate)      # h @ U (per gate)
         for b in range(B):
-            gb = gates[s, b]
+            gb, zxb, ub = gates[s, r0 + b], zx[s, r0 + b], u[s, r0 + b]
             for k in range(2 * H):
-                gb[k] = zx[s, b, k] + zh[b, k]
+                gb[k] = (zxb[k] + input_bias[k]) + zh[b, k]
                 if recurrent_bias is not None:
                     gb[k] += recurrent_bias[k]
             kact.forward(gb[:2 * H], recurrent_activation)           # z, r
             if reset_after:
                 for j in range(H):
-                    u[s, b, j] = zh[b, 2 * H + j]                     # u = h @ U_h + b_rec_h
+                    ub[j] = zh[b, 2 * H + j]                          # u = h @ U_h + b_rec_h
                     if recurrent_bias is not None:
-                        u[s, b, j] += recurrent_bias[2 * H + j]
-                    gb[2 * H + j] = zx[s, b, 2 * H + j] + gb[H + j] * u[s, b, j]
+                        ub[j] += recurrent_bias[2 * H + j]
+                    gb[2 * H + j] = (zxb[2 * H + j] + input_bias[2 * H + j]) + gb[H + j] * ub[j]
         if not reset_after:
             if h_mask is None:
                 h_in[:] = h
             else:
-                np.multiply(h, h_mask, h_in)
+                np.multiply(h, h_mask[r0:r1], h_in)
+            us = u[s, r0:r1]
             for b in range(B):
                 for j in range(H):
-                    u[s, b, j] = gates[s, b, H + j] * h_in[b, j]       # u = r ⊙ h
-            np.dot(u[s], U_h, uh)
+                    us[b, j] = gates[s, r0 + b, H + j] * h_in[b, j]     # u = r ⊙ h
+            np.dot(us, U_h, uh)
             for b in range(B):
                 for j in range(H):
-                    gates[s, b, 2 * H + j] = zx[s, b, 2 * H + j] + uh[b, j]
+                    gates[s, r0 + b, 2 * H + j] = (zx[s, r0 + b, 2 * H + j]
+                                                   + input_bias[2 * H + j]) + uh[b, j]
         for b in range(B):
-            gb = gates[s, b]
+            gb = gates[s, r0 + b]
             kact.forward(gb[2 * H:], activation)                     # ĥ
-            if mask is None or mask[s, b]:
+            if mask is None or mask[s, r0 + b]:
                 for j in range(H):
                     h[b, j] = gb[j] * h[b, j] + (one - gb[j]) * gb[2 * H + j]
                     out[b, j] = h[b, j]
             elif zero_output_for_mask:
                 out[b] = 0
-        outputs[s] = out
-    return h
+        outputs[s, r0:r1] = out
+    h_T[r0:r1] = h
+
+
+
+@njit(**PARALLEL_JIT)
+def _forward_loop(zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask, zero_output_for_mask,
+                  rec_mask, h_mask, reset_after, activation, recurrent_activation, h_prev,
+                  gates, u, outputs, threads):
+    h_T = np.empty_like(h0)
+    n = n_blocks(h0.shape[0], threads)
+    for k in prange(n):                                    # a block of sequences per thread
+        r0, r1 = row_block(k, n, h0.shape[0])
+        _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
+                      zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
+                      recurrent_activation, h_prev, gates, u, outputs, h_T)
+    return h_T
 
 
 @njit(**JIT)
-def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask, h_mask,
-                   reset_after, activation, recurrent_activation, h_prev, gates, u, dzx, dzh):
-    T, B, G3 = gates.shape
-    H = G3 // 3
+def _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask,
+                   h_mask, reset_after, activation, recurrent_activation, h_prev, gates, u,
+                   dzx, dzh, dh_0):
+    """The backward time loop for batch rows ``r0 … r1-1``; writes their rows of ``dzx``
+    and ``dzh``."""
+    T, _, G3 = gates.shape
+    B, H = r1 - r0, G3 // 3
     n_rec = U_recT.shape[0] * U_recT.shape[1]                       # 3H or 2H
-    dh = dh_T.copy()
+    dh = dh_T[r0:r1].copy()
     d_carry = np.zeros((B, H), douts.dtype)
     dh_direct, dh_new = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
     da_h, du = np.zeros((B, H), douts.dtype), np.empty((B, H), douts.dtype)
@@ -118,18 +145,18 @@ def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_ma
     for s in range(T - 1, -1, -1):
         # pass 1: through h_t = z h_{t-1} + (1 - z) ĥ and the candidate's activation
         for b in range(B):
-            gb, dxb = gates[s, b], dzx[s, b]
-            if not (mask is None or mask[s, b]):
+            gb, dxb, hpb = gates[s, r0 + b], dzx[s, r0 + b], h_prev[s, r0 + b]
+            if not (mask is None or mask[s, r0 + b]):
                 dxb[:] = 0
                 da_h[b] = 0
                 if not zero_output_for_mask:
-                    d_carry[b] += douts[s, b]     # flows to the output this step repeats
+                    d_carry[b] += douts[s, r0 + b]     # flows to the output this step repeats
                 continue
             for j in range(H):
-                d = dh[b, j] + douts[s, b, j] + d_carry[b, j]
+                d = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
                 d_carry[b, j] = 0
                 dh_direct[b, j] = d * gb[j]                                # dh_{t-1} = dh z
-                dxb[j] = d * (h_prev[s, b, j] - gb[2 * H + j])             # dz
+                dxb[j] = d * (hpb[j] - gb[2 * H + j])                      # dz
                 dxb[2 * H + j] = d * (one - gb[j])                         # dĥ
             kact.backward(dxb[2 * H:], gb[2 * H:], activation)            # da_h
             da_h[b] = dxb[2 * H:]
@@ -137,32 +164,48 @@ def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_ma
             np.dot(da_h, U_hT, du)                                         # d(r ⊙ h) = da_h U_hᵀ
         # pass 2: through the reset gate, then the gates' activations
         for b in range(B):
-            if not (mask is None or mask[s, b]):
+            if not (mask is None or mask[s, r0 + b]):
                 drec[b] = 0
                 if reset_after:
-                    dzh[s, b] = 0
+                    dzh[s, r0 + b] = 0
                 continue
-            gb, dxb = gates[s, b], dzx[s, b]
+            gb, dxb, hpb = gates[s, r0 + b], dzx[s, r0 + b], h_prev[s, r0 + b]
             for j in range(H):
                 if reset_after:
-                    dxb[H + j] = da_h[b, j] * u[s, b, j]                   # dr = da_h u
+                    dxb[H + j] = da_h[b, j] * u[s, r0 + b, j]              # dr = da_h u
                     drec[b, 2 * H + j] = da_h[b, j] * gb[H + j]            # du = da_h r
                 else:
-                    h_in = h_prev[s, b, j] if h_mask is None else h_prev[s, b, j] * h_mask[b, j]
+                    h_in = hpb[j] if h_mask is None else hpb[j] * h_mask[r0 + b, j]
                     dxb[H + j] = du[b, j] * h_in                           # dr = d(r⊙h) h
                     d_in = du[b, j] * gb[H + j]                            # dh = d(r⊙h) r
-                    dh_direct[b, j] += d_in if h_mask is None else d_in * h_mask[b, j]
+                    dh_direct[b, j] += d_in if h_mask is None else d_in * h_mask[r0 + b, j]
             kact.backward(dxb[:2 * H], gb[:2 * H], recurrent_activation)  # da_z, da_r
             drec[b, :2 * H] = dxb[:2 * H]
             if reset_after:
-                dzh[s, b] = drec[b]
-        project_backward(drec, U_recT, rec_mask, dh_new, dz_gate, dh_gate)
+                dzh[s, r0 + b] = drec[b]
+        project_backward(drec, U_recT, rec_mask, r0, dh_new, dz_gate, dh_gate)
         for b in range(B):
-            if mask is None or mask[s, b]:
+            if mask is None or mask[s, r0 + b]:
                 dh[b] = dh_new[b] + dh_direct[b]
-    return dh
+    dh_0[r0:r1] = dh
 
 
+
+@njit(**PARALLEL_JIT)
+def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask, h_mask,
+                   reset_after, activation, recurrent_activation, h_prev, gates, u, dzx, dzh,
+                   threads):
+    dh_0 = np.empty_like(dh_T)
+    n = n_blocks(dh_T.shape[0], threads)
+    for k in prange(n):                                    # a block of sequences per thread
+        r0, r1 = row_block(k, n, dh_T.shape[0])
+        _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask,
+                       rec_mask, h_mask, reset_after, activation, recurrent_activation,
+                       h_prev, gates, u, dzx, dzh, dh_0)
+    return dh_0
+
+
+@one_thread_blas()
 def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
                 activation=act.TANH, recurrent_activation=act.SIGMOID, reset_after=True,
                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
@@ -176,24 +219,25 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, np.ascontiguousarray(kernel), input_bias, dropout_mask,
-                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))    # (T, B, 3H)
+    zx = input_projection(xs, kernel, dropout_mask,
+                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))
     U_rec, rec_mask, h_mask, U_h = _recurrent_operands(recurrent_kernel, recurrent_dropout_mask,
                                                        reset_after)
     h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
     gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
     u = ws.get("u", (T, B, H), xs.dtype)
     outputs = ws.get("outputs", (T, B, H), xs.dtype)
-    h = _forward_loop(zx, h0, U_rec, U_h, None if recurrent_bias is None
+    h = _forward_loop(zx, loop_bias(input_bias, zx), h0, U_rec, U_h, None if recurrent_bias is None
                       else np.ascontiguousarray(recurrent_bias), ms, zero_output_for_mask,
                       rec_mask, h_mask, reset_after, activation, recurrent_activation,
-                      h_prev, gates, u, outputs)
+                      h_prev, gates, u, outputs, numba_threads())
     cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
                      bias is not None, reset_after, go_backwards, zero_output_for_mask,
                      activation, recurrent_activation)
     return (batch_major(outputs, False), h), cache
 
 
+@one_thread_blas()
 def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
     ws = workspace or Workspace()
@@ -207,7 +251,7 @@ def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=Non
     dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,
                         rec_mask, h_mask, cache.reset_after, cache.activation,
                         cache.recurrent_activation, cache.h_prev, cache.gates, cache.u, dzx,
-                        dzh)
+                        dzh, numba_threads())
     dxs, dkernel, dbias_in = input_projection_backward(dzx, cache.x,
                                                        np.ascontiguousarray(kernel),
                                                        cache.dropout_mask)

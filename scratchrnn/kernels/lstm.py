@@ -6,17 +6,19 @@ What changes, and why:
   buffers allocated once per sequence (NumPy allocates a temporary per operation);
 * the activations are vectorisable (:mod:`scratchrnn.kernels.activations`; float32 uses
   a rational tanh, float64 the exact functions);
-* the recurrent GEMM is ``np.dot(h, U, out)`` inside the loop: no Python per step.
-
-* the GEMMs over all T·B rows (input projection, weight gradients) are compiled too,
-  so that every product runs on one BLAS thread pool (see :mod:`scratchrnn.kernels.common`).
+* the recurrent GEMM is ``np.dot(h, U, out)`` inside the loop: no Python per step;
+* the batch is split into blocks of rows, one per thread, and each thread runs the whole
+  time loop for its rows (``_forward_loop`` and ``_backward_loop``, a ``prange`` over
+  ``_forward_rows``/``_backward_rows``) with a one-thread BLAS; the GEMMs over all T·B
+  rows split their rows likewise (see :mod:`scratchrnn.kernels.common`);
+* the bias is added as the loop reads each row of ``x @ kernel``, not in a pass of its own.
 
 The cache is the same :class:`~scratchrnn.ops.lstm.LSTMCache`, so either backend's
 backward accepts either's forward.  ``tests/test_numba.py`` holds the two equal.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..ops import activations as act
 from ..ops.common import batch_major
@@ -24,92 +26,129 @@ from ..ops.lstm import N_GATES, LSTMCache
 from . import activations as kact
 from .common import (
     JIT,
+    PARALLEL_JIT,
     Workspace,
     input_projection,
     input_projection_backward,
+    loop_bias,
+    n_blocks,
+    numba_threads,
+    one_thread_blas,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
+    row_block,
     time_major,
 )
 
 
 @njit(**JIT)
-def _forward_loop(zx, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
-                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs):
-    T, B, G4 = zx.shape
-    H = G4 // 4
-    h, c = h0.copy(), c0.copy()
+def _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
+                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs, h_T, c_T):
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache."""
+    T, _, G4 = zx.shape
+    B, H = r1 - r0, G4 // 4
+    h, c = h0[r0:r1].copy(), c0[r0:r1].copy()
     out = np.zeros((B, H), zx.dtype)
     h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
     c_new = np.empty(H, zx.dtype)
     for s in range(T):
-        h_prev[s], c_prev[s] = h, c
-        z = gates[s]                                       # (B, 4H), activated in place
-        project(h, U, rdm, z, h_masked, z_gate)            # z = h @ U
+        h_prev[s, r0:r1], c_prev[s, r0:r1] = h, c
+        z = gates[s, r0:r1]                                # (B, 4H), activated in place
+        project(h, U, rdm, r0, z, h_masked, z_gate)        # z = h @ U
         for b in range(B):
             zb = z[b]
-            zb += zx[s, b]                                 # + x @ W + bias
+            zxb = zx[s, r0 + b]
+            for k in range(G4):
+                zb[k] += zxb[k] + bias[k]                  # + x @ W + bias
             kact.forward(zb[:2 * H], recurrent_activation)   # i, f
             kact.forward(zb[2 * H:3 * H], activation)        # g
             kact.forward(zb[3 * H:], recurrent_activation)   # o
             for j in range(H):
                 c_new[j] = zb[H + j] * c[b, j] + zb[j] * zb[2 * H + j]   # f c + i g
-            ac = act_c[s, b]
+            ac = act_c[s, r0 + b]
             ac[:] = c_new
             kact.forward(ac, activation)
-            if mask is None or mask[s, b]:
+            if mask is None or mask[s, r0 + b]:
                 for j in range(H):
                     c[b, j] = c_new[j]
                     h[b, j] = zb[3 * H + j] * ac[j]                     # o act(c)
                     out[b, j] = h[b, j]
             elif zero_output_for_mask:
                 out[b] = 0
-        outputs[s] = out
-    return h, c
+        outputs[s, r0:r1] = out
+    h_T[r0:r1], c_T[r0:r1] = h, c
+
+
+
+@njit(**PARALLEL_JIT)
+def _forward_loop(zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
+                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs, threads):
+    h_T, c_T = np.empty_like(h0), np.empty_like(c0)
+    n = n_blocks(h0.shape[0], threads)
+    for k in prange(n):                                    # a block of sequences per thread
+        r0, r1 = row_block(k, n, h0.shape[0])
+        _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
+                      recurrent_activation, h_prev, c_prev, gates, act_c, outputs, h_T, c_T)
+    return h_T, c_T
 
 
 @njit(**JIT)
-def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activation,
-                   recurrent_activation, c_prev, gates, act_c, dz):
-    T, B, G4 = gates.shape
-    H = G4 // 4
-    dh, dc = dh_T.copy(), dc_T.copy()
+def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm,
+                   activation, recurrent_activation, c_prev, gates, act_c, dz, dh_0, dc_0):
+    """The backward time loop for batch rows ``r0 … r1-1``; writes their rows of ``dz``."""
+    T, _, G4 = gates.shape
+    B, H = r1 - r0, G4 // 4
+    dh, dc = dh_T[r0:r1].copy(), dc_T[r0:r1].copy()
     d_carry = np.zeros((B, H), douts.dtype)
     dh_new = np.empty((B, H), douts.dtype)
     dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
     dh_cell, dact = np.empty(H, douts.dtype), np.empty(H, douts.dtype)
     for s in range(T - 1, -1, -1):
         for b in range(B):
-            zb, dzb, ac = gates[s, b], dz[s, b], act_c[s, b]
-            if not (mask is None or mask[s, b]):
+            zb, dzb, ac = gates[s, r0 + b], dz[s, r0 + b], act_c[s, r0 + b]
+            if not (mask is None or mask[s, r0 + b]):
                 dzb[:] = 0
                 if not zero_output_for_mask:
-                    d_carry[b] += douts[s, b]      # flows to the output this step repeats
+                    d_carry[b] += douts[s, r0 + b]     # flows to the output this step repeats
                 continue
             for j in range(H):
-                dh_cell[j] = dh[b, j] + douts[s, b, j] + d_carry[b, j]
+                dh_cell[j] = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
                 d_carry[b, j] = 0
                 dact[j] = dh_cell[j] * zb[3 * H + j]          # d act(c) = dh o
             kact.backward(dact, ac, activation)               # -> through act(c)
             for j in range(H):
                 dcj = dc[b, j] + dact[j]
                 dzb[j] = dcj * zb[2 * H + j]                  # di = dc g
-                dzb[H + j] = dcj * c_prev[s, b, j]            # df = dc c_{t-1}
+                dzb[H + j] = dcj * c_prev[s, r0 + b, j]       # df = dc c_{t-1}
                 dzb[2 * H + j] = dcj * zb[j]                  # dg = dc i
                 dzb[3 * H + j] = dh_cell[j] * ac[j]           # do = dh act(c)
                 dc[b, j] = dcj * zb[H + j]                    # dc_{t-1} = dc f
             kact.backward(dzb[:2 * H], zb[:2 * H], recurrent_activation)
             kact.backward(dzb[2 * H:3 * H], zb[2 * H:3 * H], activation)
             kact.backward(dzb[3 * H:], zb[3 * H:], recurrent_activation)
-        project_backward(dz[s], UT, rdm, dh_new, dz_gate, dh_gate)   # dh_{t-1} = dz @ Uᵀ
+        project_backward(dz[s, r0:r1], UT, rdm, r0, dh_new, dz_gate, dh_gate)  # dz @ Uᵀ
         for b in range(B):
-            if mask is None or mask[s, b]:
+            if mask is None or mask[s, r0 + b]:
                 dh[b] = dh_new[b]
-    return dh, dc
+    dh_0[r0:r1], dc_0[r0:r1] = dh, dc
 
 
+
+@njit(**PARALLEL_JIT)
+def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activation,
+                   recurrent_activation, c_prev, gates, act_c, dz, threads):
+    dh_0, dc_0 = np.empty_like(dh_T), np.empty_like(dc_T)
+    n = n_blocks(dh_T.shape[0], threads)
+    for k in prange(n):                                    # a block of sequences per thread
+        r0, r1 = row_block(k, n, dh_T.shape[0])
+        _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm,
+                       activation, recurrent_activation, c_prev, gates, act_c, dz, dh_0, dc_0)
+    return dh_0, dc_0
+
+
+@one_thread_blas()
 def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
                  go_backwards=False, activation=act.TANH, recurrent_activation=act.SIGMOID,
                  zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
@@ -121,23 +160,24 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask,
-                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))    # (T, B, 4H)
+    zx = input_projection(xs, kernel, dropout_mask,
+                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))
     U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
     h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
     c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
     gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
     act_c = ws.get("act_c", (T, B, H), xs.dtype)
     outputs = ws.get("outputs", (T, B, H), xs.dtype)
-    h, c = _forward_loop(zx, h0, c0, U, ms, zero_output_for_mask, recurrent_dropout_mask,
-                         activation, recurrent_activation, h_prev, c_prev, gates, act_c,
-                         outputs)
+    h, c = _forward_loop(zx, loop_bias(bias, zx), h0, c0, U, ms, zero_output_for_mask,
+                         recurrent_dropout_mask, activation, recurrent_activation, h_prev,
+                         c_prev, gates, act_c, outputs, numba_threads())
     cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
                       recurrent_dropout_mask, bias is not None, go_backwards,
                       zero_output_for_mask, activation, recurrent_activation)
     return (batch_major(outputs, False), h, c), cache
 
 
+@one_thread_blas()
 def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
     ws = workspace or Workspace()
@@ -148,8 +188,8 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, worksp
     dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
                             cache.recurrent_dropout_mask, cache.activation,
                             cache.recurrent_activation, cache.c_prev, cache.gates,
-                            cache.act_c, dz)
-    dxs, dkernel, dbias = input_projection_backward(dz, cache.x, np.ascontiguousarray(kernel),
+                            cache.act_c, dz, numba_threads())
+    dxs, dkernel, dbias = input_projection_backward(dz, cache.x, kernel,
                                                     cache.dropout_mask)
     drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dz,
                                                   cache.recurrent_dropout_mask)

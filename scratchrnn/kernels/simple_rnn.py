@@ -3,7 +3,7 @@
 :mod:`scratchrnn.kernels.lstm` for what the compiled loops change and why."""
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ..ops import activations as act
 from ..ops.common import batch_major
@@ -11,67 +11,107 @@ from ..ops.simple_rnn import SimpleRNNCache
 from . import activations as kact
 from .common import (
     JIT,
+    PARALLEL_JIT,
     Workspace,
     input_projection,
     input_projection_backward,
+    loop_bias,
+    n_blocks,
+    numba_threads,
+    one_thread_blas,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
+    row_block,
     time_major,
 )
 
 
 @njit(**JIT)
-def _forward_loop(zx, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev, hs,
-                  outputs):
-    T, B, H = zx.shape
-    h = h0.copy()
+def _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev, hs,
+                  outputs, h_T):
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache."""
+    T, _, H = zx.shape
+    B = r1 - r0
+    h = h0[r0:r1].copy()
     out = np.zeros((B, H), zx.dtype)
     h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
     for s in range(T):
-        h_prev[s] = h
-        a = hs[s]                                          # (B, H), activated in place
-        project(h, U, rdm, a, h_masked, z_gate)            # a = h @ U
+        h_prev[s, r0:r1] = h
+        a = hs[s, r0:r1]                                   # (B, H), activated in place
+        project(h, U, rdm, r0, a, h_masked, z_gate)        # a = h @ U
         for b in range(B):
             ab = a[b]
-            ab += zx[s, b]                                 # + x @ W + bias
+            zxb = zx[s, r0 + b]
+            for k in range(H):
+                ab[k] += zxb[k] + bias[k]                  # + x @ W + bias
             kact.forward(ab, activation)
-            if mask is None or mask[s, b]:
+            if mask is None or mask[s, r0 + b]:
                 h[b] = ab
                 out[b] = ab
             elif zero_output_for_mask:
                 out[b] = 0
-        outputs[s] = out
-    return h
+        outputs[s, r0:r1] = out
+    h_T[r0:r1] = h
+
+
+
+@njit(**PARALLEL_JIT)
+def _forward_loop(zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev, hs,
+                  outputs, threads):
+    h_T = np.empty_like(h0)
+    n = n_blocks(h0.shape[0], threads)
+    for k in prange(n):                                    # a block of sequences per thread
+        r0, r1 = row_block(k, n, h0.shape[0])
+        _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev,
+                      hs, outputs, h_T)
+    return h_T
 
 
 @njit(**JIT)
-def _backward_loop(douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation, hs, da):
-    T, B, H = hs.shape
-    dh = dh_T.copy()
+def _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation, hs,
+                   da, dh_0):
+    """The backward time loop for batch rows ``r0 … r1-1``; writes their rows of ``da``."""
+    T, _, H = hs.shape
+    B = r1 - r0
+    dh = dh_T[r0:r1].copy()
     d_carry = np.zeros((B, H), douts.dtype)
     dh_new = np.empty((B, H), douts.dtype)
     dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
     for s in range(T - 1, -1, -1):
         for b in range(B):
-            dab = da[s, b]
-            if not (mask is None or mask[s, b]):
+            dab = da[s, r0 + b]
+            if not (mask is None or mask[s, r0 + b]):
                 dab[:] = 0
                 if not zero_output_for_mask:
-                    d_carry[b] += douts[s, b]      # flows to the output this step repeats
+                    d_carry[b] += douts[s, r0 + b]     # flows to the output this step repeats
                 continue
             for j in range(H):
-                dab[j] = dh[b, j] + douts[s, b, j] + d_carry[b, j]
+                dab[j] = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
                 d_carry[b, j] = 0
-            kact.backward(dab, hs[s, b], activation)            # through act
-        project_backward(da[s], UT, rdm, dh_new, dz_gate, dh_gate)   # dh_{t-1} = da @ Uᵀ
+            kact.backward(dab, hs[s, r0 + b], activation)       # through act
+        project_backward(da[s, r0:r1], UT, rdm, r0, dh_new, dz_gate, dh_gate)  # da @ Uᵀ
         for b in range(B):
-            if mask is None or mask[s, b]:
+            if mask is None or mask[s, r0 + b]:
                 dh[b] = dh_new[b]
-    return dh
+    dh_0[r0:r1] = dh
 
 
+
+@njit(**PARALLEL_JIT)
+def _backward_loop(douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation, hs, da,
+                   threads):
+    dh_0 = np.empty_like(dh_T)
+    n = n_blocks(dh_T.shape[0], threads)
+    for k in prange(n):                                    # a block of sequences per thread
+        r0, r1 = row_block(k, n, dh_T.shape[0])
+        _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation,
+                       hs, da, dh_0)
+    return dh_0
+
+
+@one_thread_blas()
 def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
                        go_backwards=False, activation=act.TANH, zero_output_for_mask=False,
                        dropout_mask=None, recurrent_dropout_mask=None, workspace=None):
@@ -82,19 +122,20 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
     T, B, _ = xs.shape
     H = h0.shape[1]
-    zx = input_projection(xs, np.ascontiguousarray(kernel), bias, dropout_mask,
-                          ws.get("zx", (T * B, H), xs.dtype))              # (T, B, H)
+    zx = input_projection(xs, kernel, dropout_mask,
+                          ws.get("zx", (T * B, H), xs.dtype))     # (T, B, H)
     U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
     h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
     hs = ws.get("h", (T, B, H), xs.dtype)
     outputs = ws.get("outputs", (T, B, H), xs.dtype)
-    h = _forward_loop(zx, h0, U, ms, zero_output_for_mask, recurrent_dropout_mask,
-                      activation, h_prev, hs, outputs)
+    h = _forward_loop(zx, loop_bias(bias, zx), h0, U, ms, zero_output_for_mask,
+                      recurrent_dropout_mask, activation, h_prev, hs, outputs, numba_threads())
     cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
                            bias is not None, go_backwards, zero_output_for_mask, activation)
     return (batch_major(outputs, False), h), cache
 
 
+@one_thread_blas()
 def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
     ws = workspace or Workspace()
@@ -102,8 +143,9 @@ def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, worksp
     UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask, transposed=True)
     da = ws.get("da", cache.h.shape, cache.h.dtype)
     dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
-                        cache.recurrent_dropout_mask, cache.activation, cache.h, da)
-    dxs, dkernel, dbias = input_projection_backward(da, cache.x, np.ascontiguousarray(kernel),
+                        cache.recurrent_dropout_mask, cache.activation, cache.h, da,
+                        numba_threads())
+    dxs, dkernel, dbias = input_projection_backward(da, cache.x, kernel,
                                                     cache.dropout_mask)
     drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, da, cache.recurrent_dropout_mask)
     return (batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel,
