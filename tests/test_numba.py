@@ -183,14 +183,15 @@ def test_row_split_products_equal_numpy(rows, numba_threads):
     a, b = rng.normal(size=(rows, 7)), rng.normal(size=(7, 5))
     c = rng.normal(size=(rows, 5))
     for threads in numba_threads:
-        numba.set_num_threads(threads)
-        np.testing.assert_allclose(common.matmul(a, b), a @ b, rtol=1e-13, atol=1e-13)
-        np.testing.assert_allclose(common.matmul(a, b.T.copy().T), a @ b, rtol=1e-13,
-                                   atol=1e-13)                       # Fortran-ordered b
-        np.testing.assert_allclose(common.matmul_tn(a, c), a.T @ c, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(common.matmul(a, b, threads), a @ b, rtol=1e-13,
+                                   atol=1e-13)
+        np.testing.assert_allclose(common.matmul(a, b.T.copy().T, threads), a @ b,
+                                   rtol=1e-13, atol=1e-13)           # Fortran-ordered b
+        np.testing.assert_allclose(common.matmul_tn(a, c, threads), a.T @ c, rtol=1e-12,
+                                   atol=1e-12)
 
 
-def test_one_thread_blas_restores_every_pool():
+def test_blas_threads_restores_every_pool():
     """The kernels run BLAS on one thread and hand the caller back its own settings,
     also when the kernel raises."""
     def blas_threads():
@@ -199,7 +200,25 @@ def test_one_thread_blas_restores_every_pool():
     with threadpool_limits(2, user_api="blas"):
         before = blas_threads()
         with pytest.raises(RuntimeError, match="inside"):
-            with common.one_thread_blas():
+            with common.blas_threads(1):
                 assert blas_threads() == [1] * len(before)
                 raise RuntimeError("inside")
         assert blas_threads() == before
+
+
+def test_work_split_gives_the_threads_to_numba_only_while_the_kernel_is_small(
+        numba_threads):
+    """A block of rows per thread with one-thread BLAS; past SPLIT_MAX_BYTES of
+    recurrent kernel, one block and one-block GEMMs, on BLAS's threads."""
+    def blas_threads():
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    numba.set_num_threads(2)
+    small = np.zeros((64, 256), np.float32)                         # 64 KB
+    large = np.zeros((1024, 4096), np.float32)                      # 16 MB
+    with common.work_split(5, small) as split:
+        assert split == (2, 2) and blas_threads() == {1}
+    with common.work_split(1, small) as split:
+        assert split == (1, 2) and blas_threads() == {1}
+    with common.work_split(64, large) as split:
+        assert split == (1, 1) and blas_threads() == {2}

@@ -9,7 +9,7 @@ sequence ends.  The GEMMs over all T·B rows (input projection, weight gradients
 their rows the same way (:func:`matmul`, :func:`matmul_tn`).  BLAS's own threads would
 split each small per-step product instead, synchronising twice a step, and its pool
 spin-waits between calls, holding the cores the gate arithmetic needs.
-:func:`one_thread_blas` sets BLAS to one thread around each call of the backend;
+:func:`work_split` sets BLAS to one thread around each call of the backend;
 ``numba.set_num_threads`` (or ``NUMBA_NUM_THREADS``) sets how many threads it runs.
 Two costs of the design: a thread's block of rows makes a shorter GEMM than the whole
 batch (at B=128, H=512 a step's product runs ~15% slower on 64 rows than BLAS's two
@@ -23,6 +23,7 @@ gate sees its own masked copy of ``h`` (Keras's ``implementation=1``), so the ke
 split into contiguous per-gate blocks.
 """
 
+import collections
 import contextlib
 
 import numba
@@ -48,27 +49,57 @@ def _blas_controllers():
 
 
 @contextlib.contextmanager
-def one_thread_blas():
-    """BLAS on one thread inside the block (and as a decorator), restored after it.
+def blas_threads(n):
+    """BLAS on ``n`` threads inside the block (and as a decorator), restored after it.
 
     Every pool is set, NumPy's and SciPy's: which one a product runs on depends on the
-    install, and nothing else runs inside a kernel.  It costs ~4 µs a call.
+    install, and nothing else runs inside a kernel.  It costs ~4 µs.
     """
     pools = _blas_controllers()
     before = [pool.num_threads for pool in pools]
     for pool in pools:
-        pool.set_num_threads(1)
+        pool.set_num_threads(n)
     try:
         yield
     finally:
-        for pool, n in zip(pools, before):
-            pool.set_num_threads(n)
+        for pool, n_before in zip(pools, before):
+            pool.set_num_threads(n_before)
 
 
 def numba_threads():
     """How many threads the backend runs: ``numba.get_num_threads()``.  The compiled
     functions take it as an argument: calling it in compiled code stops Numba caching."""
     return numba.get_num_threads()
+
+
+#: Recurrent weights above this size give the threads to BLAS (see :func:`work_split`).
+SPLIT_MAX_BYTES = 8 * 2 ** 20
+
+Split = collections.namedtuple("Split", "blocks threads")
+Split.__doc__ = """How a call spreads its work: ``blocks`` of batch rows for the time loop,
+``threads`` for the row-split GEMMs (1: one BLAS call, on BLAS's threads)."""
+
+
+@contextlib.contextmanager
+def work_split(batch, recurrent_kernel):
+    """Who runs a call's threads, Numba or BLAS, with BLAS's thread count set to match.
+
+    While the recurrent kernel is small, Numba: a block of rows per thread, BLAS on one.
+    Every step each thread multiplies its rows by the whole kernel, and BLAS copies
+    (packs) the whole matrix on each call: at 16 MB (an LSTM at H = 1024) that copy
+    costs as much as the product for 32 rows, and the split ran at 0.6x the speed of
+    BLAS's threads, which split each product by columns, each packing its share.  Above
+    ``SPLIT_MAX_BYTES``, then, BLAS runs the threads and the gate arithmetic is serial
+    (a few percent of a step at that size).  Never both in one call: each pool
+    spin-waits after its work, and the two took turns holding the cores.
+    """
+    threads = numba_threads()
+    if recurrent_kernel.nbytes > SPLIT_MAX_BYTES:
+        split, blas = Split(blocks=1, threads=1), threads
+    else:
+        split, blas = Split(blocks=max(1, min(threads, batch)), threads=threads), 1
+    with blas_threads(blas):
+        yield split
 
 
 @njit(**JIT)
@@ -195,11 +226,12 @@ def _blas_operand(x):
     return x if x.flags.c_contiguous or x.flags.f_contiguous else np.ascontiguousarray(x)
 
 
-def matmul(a, b, out=None):
-    """``a @ b`` into ``out``, each thread multiplying a block of ``a``'s rows."""
+def matmul(a, b, threads, out=None):
+    """``a @ b`` into ``out``, each of ``threads`` threads multiplying a block of ``a``'s
+    rows."""
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-    _matmul(np.ascontiguousarray(a), _blas_operand(b), out, numba_threads())
+    _matmul(np.ascontiguousarray(a), _blas_operand(b), out, threads)
     return out
 
 
@@ -215,10 +247,10 @@ def _matmul_tn(a, b, threads):
     return partial[0]
 
 
-def matmul_tn(a, b):
-    """``aᵀ @ b`` (a weight gradient: a sum over rows), each thread summing a block of
-    the rows; the blocks' partial products are added at the end."""
-    return _matmul_tn(np.ascontiguousarray(a), np.ascontiguousarray(b), numba_threads())
+def matmul_tn(a, b, threads):
+    """``aᵀ @ b`` (a weight gradient: a sum over rows), each of ``threads`` threads
+    summing a block of the rows; the blocks' partial products are added at the end."""
+    return _matmul_tn(np.ascontiguousarray(a), np.ascontiguousarray(b), threads)
 
 
 @njit(**JIT)
@@ -248,20 +280,20 @@ def loop_bias(bias, zx):
     return np.zeros(zx.shape[-1], zx.dtype) if bias is None else np.ascontiguousarray(bias)
 
 
-def input_projection(x, kernel, dropout_mask, zx):
+def input_projection(x, kernel, dropout_mask, zx, threads):
     """:func:`scratchrnn.ops.common.input_projection` without the bias (the loops add it:
     :func:`loop_bias`), into ``zx`` (T·B, G·H); returns it as (T, B, G·H)."""
     T, B, _ = x.shape
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         m = None if dropout_mask is None else dropout_mask[0]
-        matmul(_masked_rows(x, m), kernel, zx)
+        matmul(_masked_rows(x, m), kernel, threads, zx)
     else:
         for m, cols in _gates(dropout_mask, kernel.shape[1]):
-            zx[:, cols] = matmul(_masked_rows(x, m), kernel[:, cols])
+            zx[:, cols] = matmul(_masked_rows(x, m), kernel[:, cols], threads)
     return zx.reshape(T, B, -1)
 
 
-def input_projection_backward(dzx, x, kernel, dropout_mask):
+def input_projection_backward(dzx, x, kernel, dropout_mask, threads):
     """:func:`scratchrnn.ops.common.input_projection_backward`; returns ``dx, dkernel,
     dbias`` (dbias always; the caller drops it without a bias)."""
     T, B, I = x.shape
@@ -269,8 +301,8 @@ def input_projection_backward(dzx, x, kernel, dropout_mask):
     dbias = column_sums(dz2)
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         m = None if dropout_mask is None else dropout_mask[0]
-        dkernel = matmul_tn(_masked_rows(x, m), dz2)
-        dx = matmul(dz2, kernel.T).reshape(T, B, I)
+        dkernel = matmul_tn(_masked_rows(x, m), dz2, threads)
+        dx = matmul(dz2, kernel.T, threads).reshape(T, B, I)
         if m is not None:
             dx *= m
         return dx, dkernel, dbias
@@ -278,17 +310,18 @@ def input_projection_backward(dzx, x, kernel, dropout_mask):
     dx = np.zeros_like(x)
     for m, cols in _gates(dropout_mask, kernel.shape[1]):
         dz_g = np.ascontiguousarray(dz2[:, cols])
-        dkernel[:, cols] = matmul_tn(_masked_rows(x, m), dz_g)
-        dx += matmul(dz_g, kernel[:, cols].T).reshape(T, B, I) * m
+        dkernel[:, cols] = matmul_tn(_masked_rows(x, m), dz_g, threads)
+        dx += matmul(dz_g, kernel[:, cols].T, threads).reshape(T, B, I) * m
     return dx, dkernel, dbias
 
 
-def recurrent_kernel_gradient(h_prev, dz, dropout_mask):
+def recurrent_kernel_gradient(h_prev, dz, dropout_mask, threads):
     """:func:`scratchrnn.ops.common.recurrent_kernel_gradient`."""
     T, B, H = h_prev.shape
     dz2 = dz.reshape(T * B, -1)
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         m = None if dropout_mask is None else dropout_mask[0]
-        return matmul_tn(_masked_rows(h_prev, m), dz2)
-    return np.concatenate([matmul_tn(_masked_rows(h_prev, m), np.ascontiguousarray(dz2[:, c]))
+        return matmul_tn(_masked_rows(h_prev, m), dz2, threads)
+    return np.concatenate([matmul_tn(_masked_rows(h_prev, m), np.ascontiguousarray(dz2[:, c]),
+                                     threads)
                            for m, c in _gates(dropout_mask, dz2.shape[1])], axis=1)

@@ -23,18 +23,17 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
+    column_sums,
     input_projection,
     input_projection_backward,
     loop_bias,
-    n_blocks,
-    numba_threads,
-    one_thread_blas,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
     row_block,
     time_major,
+    work_split,
 )
 
 
@@ -115,9 +114,8 @@ def _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
 @njit(**PARALLEL_JIT)
 def _forward_loop(zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask, zero_output_for_mask,
                   rec_mask, h_mask, reset_after, activation, recurrent_activation, h_prev,
-                  gates, u, outputs, threads):
+                  gates, u, outputs, n):
     h_T = np.empty_like(h0)
-    n = n_blocks(h0.shape[0], threads)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, h0.shape[0])
         _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
@@ -194,9 +192,8 @@ def _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask
 @njit(**PARALLEL_JIT)
 def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask, h_mask,
                    reset_after, activation, recurrent_activation, h_prev, gates, u, dzx, dzh,
-                   threads):
+                   n):
     dh_0 = np.empty_like(dh_T)
-    n = n_blocks(dh_T.shape[0], threads)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, dh_T.shape[0])
         _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask,
@@ -205,65 +202,65 @@ def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_ma
     return dh_0
 
 
-@one_thread_blas()
 def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
                 activation=act.TANH, recurrent_activation=act.SIGMOID, reset_after=True,
                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
                 workspace=None):
     """:func:`scratchrnn.ops.gru.gru_forward`, its time loop compiled; ``workspace``
     (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
-    ws = workspace or Workspace()
-    input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
-        else (bias, None)
-    xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
-    ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
-    T, B, _ = xs.shape
-    H = h0.shape[1]
-    zx = input_projection(xs, kernel, dropout_mask,
-                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))
-    U_rec, rec_mask, h_mask, U_h = _recurrent_operands(recurrent_kernel, recurrent_dropout_mask,
-                                                       reset_after)
-    h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
-    gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
-    u = ws.get("u", (T, B, H), xs.dtype)
-    outputs = ws.get("outputs", (T, B, H), xs.dtype)
-    h = _forward_loop(zx, loop_bias(input_bias, zx), h0, U_rec, U_h, None if recurrent_bias is None
-                      else np.ascontiguousarray(recurrent_bias), ms, zero_output_for_mask,
-                      rec_mask, h_mask, reset_after, activation, recurrent_activation,
-                      h_prev, gates, u, outputs, numba_threads())
-    cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
-                     bias is not None, reset_after, go_backwards, zero_output_for_mask,
-                     activation, recurrent_activation)
-    return (batch_major(outputs, False), h), cache
+    with work_split(x.shape[0], recurrent_kernel) as split:
+        ws = workspace or Workspace()
+        input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
+            else (bias, None)
+        xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
+        ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
+        T, B, _ = xs.shape
+        H = h0.shape[1]
+        zx = input_projection(xs, kernel, dropout_mask,
+                              ws.get("zx", (T * B, N_GATES * H), xs.dtype), split.threads)
+        U_rec, rec_mask, h_mask, U_h = _recurrent_operands(recurrent_kernel, recurrent_dropout_mask,
+                                                           reset_after)
+        h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
+        gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
+        u = ws.get("u", (T, B, H), xs.dtype)
+        outputs = ws.get("outputs", (T, B, H), xs.dtype)
+        h = _forward_loop(zx, loop_bias(input_bias, zx), h0, U_rec, U_h,
+                          None if recurrent_bias is None else np.ascontiguousarray(recurrent_bias),
+                          ms, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
+                          recurrent_activation, h_prev, gates, u, outputs, split.blocks)
+        cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
+                         bias is not None, reset_after, go_backwards, zero_output_for_mask,
+                         activation, recurrent_activation)
+        return (batch_major(outputs, False), h), cache
 
 
-@one_thread_blas()
 def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
-    ws = workspace or Workspace()
-    douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-    H = dh_T.shape[1]
-    rdm = cache.recurrent_dropout_mask
-    U_recT, rec_mask, h_mask, U_hT = _recurrent_operands(recurrent_kernel, rdm,
-                                                         cache.reset_after, transposed=True)
-    dzx = ws.get("dzx", cache.gates.shape, cache.gates.dtype)
-    dzh = ws.get("dzh", cache.gates.shape, cache.gates.dtype) if cache.reset_after else dzx
-    dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,
-                        rec_mask, h_mask, cache.reset_after, cache.activation,
-                        cache.recurrent_activation, cache.h_prev, cache.gates, cache.u, dzx,
-                        dzh, numba_threads())
-    dxs, dkernel, dbias_in = input_projection_backward(dzx, cache.x,
-                                                       np.ascontiguousarray(kernel),
-                                                       cache.dropout_mask)
-    if cache.reset_after:
-        drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dzh, rdm)
-        dbias = None if not cache.use_bias else np.stack(
-            [dbias_in, dzh.reshape(-1, N_GATES * H).sum(axis=0)])
-    else:
-        zr_mask, _ = split_recurrent_mask(rdm)
-        drecurrent_kernel = np.concatenate([
-            recurrent_kernel_gradient(cache.h_prev, dzx[:, :, :2 * H], zr_mask),
-            recurrent_kernel_gradient(cache.u, np.ascontiguousarray(dzx[:, :, 2 * H:]), None),
-        ], axis=1)                                                  # Σ (r ⊙ h)ᵀ da_h
-        dbias = dbias_in if cache.use_bias else None
-    return batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel, dbias
+    with work_split(dh_T.shape[0], recurrent_kernel) as split:
+        ws = workspace or Workspace()
+        douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        H = dh_T.shape[1]
+        rdm = cache.recurrent_dropout_mask
+        U_recT, rec_mask, h_mask, U_hT = _recurrent_operands(recurrent_kernel, rdm,
+                                                             cache.reset_after, transposed=True)
+        dzx = ws.get("dzx", cache.gates.shape, cache.gates.dtype)
+        dzh = ws.get("dzh", cache.gates.shape, cache.gates.dtype) if cache.reset_after else dzx
+        dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,
+                            rec_mask, h_mask, cache.reset_after, cache.activation,
+                            cache.recurrent_activation, cache.h_prev, cache.gates, cache.u,
+                            dzx, dzh, split.blocks)
+        dxs, dkernel, dbias_in = input_projection_backward(dzx, cache.x, kernel,
+                                                           cache.dropout_mask, split.threads)
+        if cache.reset_after:
+            drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dzh, rdm, split.threads)
+            dbias = None if not cache.use_bias else np.stack(
+                [dbias_in, column_sums(dzh.reshape(-1, N_GATES * H))])
+        else:
+            zr_mask, _ = split_recurrent_mask(rdm)
+            drecurrent_kernel = np.concatenate([
+                recurrent_kernel_gradient(cache.h_prev, dzx[:, :, :2 * H], zr_mask, split.threads),
+                recurrent_kernel_gradient(cache.u, np.ascontiguousarray(dzx[:, :, 2 * H:]), None,
+                                          split.threads),
+            ], axis=1)                                                  # Σ (r ⊙ h)ᵀ da_h
+            dbias = dbias_in if cache.use_bias else None
+        return batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel, dbias

@@ -31,15 +31,13 @@ from .common import (
     input_projection,
     input_projection_backward,
     loop_bias,
-    n_blocks,
-    numba_threads,
-    one_thread_blas,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
     row_block,
     time_major,
+    work_split,
 )
 
 
@@ -84,9 +82,8 @@ def _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, 
 
 @njit(**PARALLEL_JIT)
 def _forward_loop(zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
-                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs, threads):
+                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs, n):
     h_T, c_T = np.empty_like(h0), np.empty_like(c0)
-    n = n_blocks(h0.shape[0], threads)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, h0.shape[0])
         _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
@@ -138,9 +135,8 @@ def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rd
 
 @njit(**PARALLEL_JIT)
 def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activation,
-                   recurrent_activation, c_prev, gates, act_c, dz, threads):
+                   recurrent_activation, c_prev, gates, act_c, dz, n):
     dh_0, dc_0 = np.empty_like(dh_T), np.empty_like(dc_T)
-    n = n_blocks(dh_T.shape[0], threads)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, dh_T.shape[0])
         _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm,
@@ -148,50 +144,50 @@ def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activ
     return dh_0, dc_0
 
 
-@one_thread_blas()
 def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
                  go_backwards=False, activation=act.TANH, recurrent_activation=act.SIGMOID,
                  zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
                  workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_forward`, its time loop compiled; ``workspace``
     (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
-    ws = workspace or Workspace()
-    xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
-    ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
-    T, B, _ = xs.shape
-    H = h0.shape[1]
-    zx = input_projection(xs, kernel, dropout_mask,
-                          ws.get("zx", (T * B, N_GATES * H), xs.dtype))
-    U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
-    h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
-    c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
-    gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
-    act_c = ws.get("act_c", (T, B, H), xs.dtype)
-    outputs = ws.get("outputs", (T, B, H), xs.dtype)
-    h, c = _forward_loop(zx, loop_bias(bias, zx), h0, c0, U, ms, zero_output_for_mask,
-                         recurrent_dropout_mask, activation, recurrent_activation, h_prev,
-                         c_prev, gates, act_c, outputs, numba_threads())
-    cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
-                      recurrent_dropout_mask, bias is not None, go_backwards,
-                      zero_output_for_mask, activation, recurrent_activation)
-    return (batch_major(outputs, False), h, c), cache
+    with work_split(x.shape[0], recurrent_kernel) as split:
+        ws = workspace or Workspace()
+        xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
+        ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
+        T, B, _ = xs.shape
+        H = h0.shape[1]
+        zx = input_projection(xs, kernel, dropout_mask,
+                              ws.get("zx", (T * B, N_GATES * H), xs.dtype), split.threads)
+        U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
+        h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
+        c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
+        gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
+        act_c = ws.get("act_c", (T, B, H), xs.dtype)
+        outputs = ws.get("outputs", (T, B, H), xs.dtype)
+        h, c = _forward_loop(zx, loop_bias(bias, zx), h0, c0, U, ms, zero_output_for_mask,
+                             recurrent_dropout_mask, activation, recurrent_activation, h_prev,
+                             c_prev, gates, act_c, outputs, split.blocks)
+        cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
+                          recurrent_dropout_mask, bias is not None, go_backwards,
+                          zero_output_for_mask, activation, recurrent_activation)
+        return (batch_major(outputs, False), h, c), cache
 
 
-@one_thread_blas()
 def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
-    ws = workspace or Workspace()
-    douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-    UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
-                          transposed=True)
-    dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)
-    dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
-                            cache.recurrent_dropout_mask, cache.activation,
-                            cache.recurrent_activation, cache.c_prev, cache.gates,
-                            cache.act_c, dz, numba_threads())
-    dxs, dkernel, dbias = input_projection_backward(dz, cache.x, kernel,
-                                                    cache.dropout_mask)
-    drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dz,
-                                                  cache.recurrent_dropout_mask)
-    return (batch_major(dxs, cache.go_backwards), dh, dc, dkernel, drecurrent_kernel,
-            dbias if cache.use_bias else None)
+    with work_split(dh_T.shape[0], recurrent_kernel) as split:
+        ws = workspace or Workspace()
+        douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
+                              transposed=True)
+        dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)
+        dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
+                                cache.recurrent_dropout_mask, cache.activation,
+                                cache.recurrent_activation, cache.c_prev, cache.gates,
+                                cache.act_c, dz, split.blocks)
+        dxs, dkernel, dbias = input_projection_backward(dz, cache.x, kernel,
+                                                        cache.dropout_mask, split.threads)
+        drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, dz,
+                                                      cache.recurrent_dropout_mask, split.threads)
+        return (batch_major(dxs, cache.go_backwards), dh, dc, dkernel, drecurrent_kernel,
+                dbias if cache.use_bias else None)

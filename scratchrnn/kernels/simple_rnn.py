@@ -16,15 +16,13 @@ from .common import (
     input_projection,
     input_projection_backward,
     loop_bias,
-    n_blocks,
-    numba_threads,
-    one_thread_blas,
     project,
     project_backward,
     recurrent_blocks,
     recurrent_kernel_gradient,
     row_block,
     time_major,
+    work_split,
 )
 
 
@@ -59,9 +57,8 @@ def _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, acti
 
 @njit(**PARALLEL_JIT)
 def _forward_loop(zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev, hs,
-                  outputs, threads):
+                  outputs, n):
     h_T = np.empty_like(h0)
-    n = n_blocks(h0.shape[0], threads)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, h0.shape[0])
         _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev,
@@ -101,9 +98,8 @@ def _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, act
 
 @njit(**PARALLEL_JIT)
 def _backward_loop(douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation, hs, da,
-                   threads):
+                   n):
     dh_0 = np.empty_like(dh_T)
-    n = n_blocks(dh_T.shape[0], threads)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, dh_T.shape[0])
         _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation,
@@ -111,42 +107,43 @@ def _backward_loop(douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation,
     return dh_0
 
 
-@one_thread_blas()
 def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
                        go_backwards=False, activation=act.TANH, zero_output_for_mask=False,
                        dropout_mask=None, recurrent_dropout_mask=None, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_forward`, its time loop compiled;
     ``workspace`` (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers."""
-    ws = workspace or Workspace()
-    xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
-    ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
-    T, B, _ = xs.shape
-    H = h0.shape[1]
-    zx = input_projection(xs, kernel, dropout_mask,
-                          ws.get("zx", (T * B, H), xs.dtype))     # (T, B, H)
-    U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
-    h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
-    hs = ws.get("h", (T, B, H), xs.dtype)
-    outputs = ws.get("outputs", (T, B, H), xs.dtype)
-    h = _forward_loop(zx, loop_bias(bias, zx), h0, U, ms, zero_output_for_mask,
-                      recurrent_dropout_mask, activation, h_prev, hs, outputs, numba_threads())
-    cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
-                           bias is not None, go_backwards, zero_output_for_mask, activation)
-    return (batch_major(outputs, False), h), cache
+    with work_split(x.shape[0], recurrent_kernel) as split:
+        ws = workspace or Workspace()
+        xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
+        ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
+        T, B, _ = xs.shape
+        H = h0.shape[1]
+        zx = input_projection(xs, kernel, dropout_mask,
+                              ws.get("zx", (T * B, H), xs.dtype), split.threads)     # (T, B, H)
+        U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
+        h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
+        hs = ws.get("h", (T, B, H), xs.dtype)
+        outputs = ws.get("outputs", (T, B, H), xs.dtype)
+        h = _forward_loop(zx, loop_bias(bias, zx), h0, U, ms, zero_output_for_mask,
+                          recurrent_dropout_mask, activation, h_prev, hs, outputs, split.blocks)
+        cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
+                               bias is not None, go_backwards, zero_output_for_mask, activation)
+        return (batch_major(outputs, False), h), cache
 
 
-@one_thread_blas()
 def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
-    ws = workspace or Workspace()
-    douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-    UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask, transposed=True)
-    da = ws.get("da", cache.h.shape, cache.h.dtype)
-    dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
-                        cache.recurrent_dropout_mask, cache.activation, cache.h, da,
-                        numba_threads())
-    dxs, dkernel, dbias = input_projection_backward(da, cache.x, kernel,
-                                                    cache.dropout_mask)
-    drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, da, cache.recurrent_dropout_mask)
-    return (batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel,
-            dbias if cache.use_bias else None)
+    with work_split(dh_T.shape[0], recurrent_kernel) as split:
+        ws = workspace or Workspace()
+        douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask, transposed=True)
+        da = ws.get("da", cache.h.shape, cache.h.dtype)
+        dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
+                            cache.recurrent_dropout_mask, cache.activation, cache.h, da,
+                            split.blocks)
+        dxs, dkernel, dbias = input_projection_backward(da, cache.x, kernel,
+                                                        cache.dropout_mask, split.threads)
+        drecurrent_kernel = recurrent_kernel_gradient(cache.h_prev, da,
+                                                      cache.recurrent_dropout_mask, split.threads)
+        return (batch_major(dxs, cache.go_backwards), dh, dkernel, drecurrent_kernel,
+                dbias if cache.use_bias else None)
