@@ -108,7 +108,7 @@ def run_child(threads, backend_name, configs, cells, budget_s, progress):
     return {"info": info, "records": records}
 
 
-def _samples(fn, budget_s, least=3, most=50):
+def _samples(fn, budget_s, least=2, most=50):
     """Call ``fn`` until ``budget_s`` is spent (at least ``least``, at most ``most`` times)."""
     samples, start = [], time.perf_counter()
     while len(samples) < most and (len(samples) < least
@@ -144,7 +144,7 @@ def main(argv=None):
                         help="thread counts to run (default: 1 2; --quick: 2)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=None)
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds of timed rounds per case (default 1.0; --quick 0.4)")
+                        help="seconds of timed rounds per case (default 0.7; --quick 0.4)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"),
                         help="folder for the JSON and PNG (default benchmarks/results)")
     parser.add_argument("--name", default=None, help="file name stem (default: bench or quick)")
@@ -155,7 +155,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     cells = args.cells or (["LSTM", "GRU"] if args.quick else list(CELLS))
-    budget = args.budget or (0.4 if args.quick else 1.0)
+    budget = args.budget or (0.4 if args.quick else 0.7)
 
     if args.child is not None:
         result = run_child(args.child, args.backend, configs, cells, budget,

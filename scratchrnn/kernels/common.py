@@ -293,6 +293,16 @@ def input_projection(x, kernel, dropout_mask, zx, threads):
     return zx.reshape(T, B, -1)
 
 
+def sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, workspace, threads):
+    """A forward's time-major inputs, in buffers of ``workspace``: ``x`` (T, B, I), the
+    mask (T, B) or None, and ``x @ kernel`` (T, B, G·H) without the bias."""
+    xs = time_major(x, go_backwards, workspace, "x")
+    ms = None if mask is None else time_major(mask, go_backwards, workspace, "mask")
+    T, B, _ = xs.shape
+    zx = workspace.get("zx", (T * B, kernel.shape[1]), xs.dtype)
+    return xs, ms, input_projection(xs, kernel, dropout_mask, zx, threads)
+
+
 def input_projection_backward(dzx, x, kernel, dropout_mask, threads):
     """:func:`scratchrnn.ops.common.input_projection_backward`; returns ``dx, dkernel,
     dbias`` (dbias always; the caller drops it without a bias)."""

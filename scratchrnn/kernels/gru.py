@@ -24,7 +24,6 @@ from .common import (
     PARALLEL_JIT,
     Workspace,
     column_sums,
-    input_projection,
     input_projection_backward,
     loop_bias,
     project,
@@ -32,6 +31,7 @@ from .common import (
     recurrent_blocks,
     recurrent_kernel_gradient,
     row_block,
+    sequence_inputs,
     time_major,
     work_split,
 )
@@ -212,12 +212,10 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
         ws = workspace or Workspace()
         input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
             else (bias, None)
-        xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
-        ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
+        xs, ms, zx = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
+                                     split.threads)
         T, B, _ = xs.shape
         H = h0.shape[1]
-        zx = input_projection(xs, kernel, dropout_mask,
-                              ws.get("zx", (T * B, N_GATES * H), xs.dtype), split.threads)
         U_rec, rec_mask, h_mask, U_h = _recurrent_operands(recurrent_kernel, recurrent_dropout_mask,
                                                            reset_after)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)

@@ -28,7 +28,6 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
-    input_projection,
     input_projection_backward,
     loop_bias,
     project,
@@ -36,6 +35,7 @@ from .common import (
     recurrent_blocks,
     recurrent_kernel_gradient,
     row_block,
+    sequence_inputs,
     time_major,
     work_split,
 )
@@ -152,12 +152,10 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
     with work_split(x.shape[0], recurrent_kernel) as split:
         ws = workspace or Workspace()
-        xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
-        ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
+        xs, ms, zx = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
+                                     split.threads)
         T, B, _ = xs.shape
         H = h0.shape[1]
-        zx = input_projection(xs, kernel, dropout_mask,
-                              ws.get("zx", (T * B, N_GATES * H), xs.dtype), split.threads)
         U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         c_prev = ws.get("c_prev", (T, B, H), xs.dtype)

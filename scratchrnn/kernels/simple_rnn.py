@@ -13,7 +13,6 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
-    input_projection,
     input_projection_backward,
     loop_bias,
     project,
@@ -21,6 +20,7 @@ from .common import (
     recurrent_blocks,
     recurrent_kernel_gradient,
     row_block,
+    sequence_inputs,
     time_major,
     work_split,
 )
@@ -114,12 +114,10 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     ``workspace`` (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers."""
     with work_split(x.shape[0], recurrent_kernel) as split:
         ws = workspace or Workspace()
-        xs = time_major(x, go_backwards, ws, "x")                              # (T, B, I)
-        ms = None if mask is None else time_major(mask, go_backwards, ws, "mask")
+        xs, ms, zx = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
+                                     split.threads)
         T, B, _ = xs.shape
         H = h0.shape[1]
-        zx = input_projection(xs, kernel, dropout_mask,
-                              ws.get("zx", (T * B, H), xs.dtype), split.threads)     # (T, B, H)
         U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         hs = ws.get("h", (T, B, H), xs.dtype)
