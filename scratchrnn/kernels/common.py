@@ -50,7 +50,7 @@ def _blas_controllers():
 
 @contextlib.contextmanager
 def blas_threads(n):
-    """BLAS on ``n`` threads inside the block (and as a decorator), restored after it.
+    """BLAS on ``n`` threads inside the block, restored after it.
 
     Every pool is set, NumPy's and SciPy's: which one a product runs on depends on the
     install, and nothing else runs inside a kernel.  It costs ~4 µs.
@@ -109,7 +109,7 @@ def row_block(k, n, n_rows):
 
 
 @njit(**JIT)
-def n_blocks(n_rows, threads, min_rows=1):
+def n_blocks(n_rows, threads, min_rows):
     """How many row blocks to run: one per thread, each at least ``min_rows`` long."""
     return max(1, min(threads, n_rows // min_rows))
 
