@@ -7,6 +7,7 @@ so they agree to ≤ 1e-5, the float32 parity bound.  Each backend's backward al
 accepts the other's forward cache (they share the cache type).
 """
 
+import contextlib
 import types
 
 import numba
@@ -49,9 +50,26 @@ def run(impl, o, params, extras, upstream):
     return outputs, backward(o, params, cache, upstream, impl=impl)
 
 
+PRODUCTS = ("row-major", "feature-major")
+
+
+@contextlib.contextmanager
+def product_form(form):
+    """The kernels' per-step products in ``form`` at every size (by default the form
+    depends on H: :func:`scratchrnn.kernels.common.feature_major`)."""
+    before = common.FEATURE_MAJOR_MIN_UNITS
+    common.FEATURE_MAJOR_MIN_UNITS = 0 if form == "feature-major" else 2 ** 62
+    try:
+        yield
+    finally:
+        common.FEATURE_MAJOR_MIN_UNITS = before
+
+
 def assert_backends_agree(o, dtype):
     params, extras, upstream = as_dtype(Problem(o), dtype)
     ref_out, ref_grads = run(ops, o, params, extras, upstream)
+    # An exponential activation can overflow: then there is nothing to compare.
+    assume(all(np.isfinite(v).all() for v in list(ref_out) + list(ref_grads.values())))
     out, grads = run(kernels, o, params, extras, upstream)
     for name, a, b in [("output", out[0], ref_out[0])] + [
             (f"state {i}", a, b) for i, (a, b) in enumerate(zip(out[1:], ref_out[1:]))] + [
@@ -61,34 +79,51 @@ def assert_backends_agree(o, dtype):
         assert err <= TOLERANCE[dtype], f"{name}: numba differs from numpy by {err:.2e}"
 
 
+@pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("cell", CELLS)
-@settings(deadline=None, max_examples=examples(60))
+@settings(deadline=None, max_examples=examples(40))
 @given(data=st.data())
-def test_numba_equals_numpy(cell, dtype, data):
+def test_numba_equals_numpy(cell, dtype, product, data):
     o = data.draw(options(cell))
-    # exp feeding exp amplifies float32 rounding (d exp(a) / exp(a) = da with a ~ 1e2):
-    # that is the problem's conditioning, not a kernel's error, so float32 skips it.
-    assume(dtype == np.float64 or act.EXPONENTIAL not in (o.activation, o.recurrent_activation))
-    assert_backends_agree(o, dtype)
+    # exp feeding exp amplifies rounding (d exp(a) / exp(a) = da with a ~ 1e2): that is
+    # the problem's conditioning, not a kernel's error.  float32 skips every exponential
+    # activation, float64 the cells whose every activation is one (one LSTM of them, in
+    # the gates' and the cell's, differed by 1.02e-12 when the additions were reordered).
+    exponentials = [a == act.EXPONENTIAL for a in (o.activation, o.recurrent_activation)]
+    assume(not (any(exponentials) if dtype == np.float32 else all(exponentials)))
+    with product_form(product):
+        assert_backends_agree(o, dtype)
 
 
+@pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("cell", CELLS)
-def test_a_larger_float32_problem(cell):
+def test_a_larger_float32_problem(cell, product):
     """Long enough (T = 40, H = 48) for rounding to compound over the steps."""
-    assert_backends_agree(Options(cell=cell, batch=7, timesteps=40, input_dim=9, units=48,
-                                  mask=True, seed=3), np.float32)
+    with product_form(product):
+        assert_backends_agree(Options(cell=cell, batch=7, timesteps=40, input_dim=9, units=48,
+                                      mask=True, seed=3), np.float32)
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_backward_accepts_the_other_backends_cache(cell):
+def test_the_feature_major_products_run_at_their_own_size(cell):
+    """H = 128 is where the default switches form; B = 33 makes ragged transpose tiles."""
+    assert common.feature_major(np.zeros((128, 128)), None)
+    assert_backends_agree(Options(cell=cell, batch=33, timesteps=3, input_dim=5, units=128,
+                                  mask=True, seed=4), np.float32)
+
+
+@pytest.mark.parametrize("product", PRODUCTS)
+@pytest.mark.parametrize("cell", CELLS)
+def test_backward_accepts_the_other_backends_cache(cell, product):
     o = Options(cell=cell, batch=3, timesteps=5, mask=True, recurrent_dropout_gates=1, seed=1)
     p = Problem(o)
     _, numpy_cache = forward(o, p.params, p.mask, p.dropout_mask, p.recurrent_dropout_mask)
-    _, numba_cache = forward(o, p.params, p.mask, p.dropout_mask, p.recurrent_dropout_mask,
-                             impl=kernels)
-    a = backward(o, p.params, numba_cache, p.upstream, impl=ops)
-    b = backward(o, p.params, numpy_cache, p.upstream, impl=kernels)
+    with product_form(product):
+        _, numba_cache = forward(o, p.params, p.mask, p.dropout_mask, p.recurrent_dropout_mask,
+                                 impl=kernels)
+        a = backward(o, p.params, numba_cache, p.upstream, impl=ops)
+        b = backward(o, p.params, numpy_cache, p.upstream, impl=kernels)
     for k in a:
         assert normalised_error(a[k], b[k]) <= 1e-12, k
 
@@ -159,9 +194,10 @@ def numba_threads():
     numba.set_num_threads(before)
 
 
+@pytest.mark.parametrize("product", PRODUCTS)
 @pytest.mark.parametrize("gates", [0, 1, "each"])
 @pytest.mark.parametrize("cell", CELLS)
-def test_results_do_not_depend_on_the_thread_count(cell, gates, numba_threads):
+def test_results_do_not_depend_on_the_thread_count(cell, gates, product, numba_threads):
     """Blocks of uneven sizes (B = 5) with masks and dropout give one block's numbers."""
     n_gates = Options(cell=cell).n_gates if gates == "each" else gates
     o = Options(cell=cell, batch=5, timesteps=6, input_dim=4, units=3, mask=True,
@@ -170,7 +206,8 @@ def test_results_do_not_depend_on_the_thread_count(cell, gates, numba_threads):
     results = []
     for threads in numba_threads:
         numba.set_num_threads(threads)
-        outputs, grads = run(kernels, o, params, extras, upstream)
+        with product_form(product):
+            outputs, grads = run(kernels, o, params, extras, upstream)
         results.append(list(outputs) + list(grads.values()))
     for other in results[1:]:
         for a, b in zip(other, results[0]):
@@ -191,6 +228,33 @@ def test_row_split_products_equal_numpy(rows, numba_threads):
                                    atol=1e-12)
 
 
+@settings(deadline=None, max_examples=examples(50))
+@given(rows=st.integers(1, 70), columns=st.integers(1, 70),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_transpose_into_equals_numpy(rows, columns, dtype):
+    src = np.arange(rows * columns, dtype=dtype).reshape(rows, columns)
+    dst = np.full((columns, rows), np.nan, dtype)
+    common.transpose_into(src, dst)
+    np.testing.assert_array_equal(dst, src.T)
+
+
+@pytest.mark.parametrize("gates", [0, 1, 4])
+def test_recurrent_blocks_transposed_are_the_blocks_transposes(gates):
+    U = np.random.default_rng(gates).normal(size=(5, 20)).astype(np.float32)
+    mask = None if gates == 0 else np.ones((gates, 3, 5), np.float32)
+    blocks = common.recurrent_blocks(U, 4, mask)
+    np.testing.assert_array_equal(common.recurrent_blocks(U, 4, mask, transposed=True),
+                                  blocks.transpose(0, 2, 1))
+    assert blocks.shape == ((1, 5, 20) if gates < 4 else (4, 5, 5))
+
+
+def test_feature_major_from_128_units_without_per_gate_masks():
+    assert not common.feature_major(np.zeros((64, 256)), None)
+    assert common.feature_major(np.zeros((128, 512)), None)
+    assert common.feature_major(np.zeros((128, 512)), np.ones((1, 2, 128)))
+    assert not common.feature_major(np.zeros((128, 512)), np.ones((4, 2, 128)))
+
+
 def test_blas_threads_restores_every_pool():
     """The kernels run BLAS on one thread and hand the caller back its own settings,
     also when the kernel raises."""
@@ -206,10 +270,10 @@ def test_blas_threads_restores_every_pool():
         assert blas_threads() == before
 
 
-def test_work_split_gives_the_threads_to_numba_only_while_the_kernel_is_small(
+def test_work_split_gives_blas_the_threads_only_for_a_large_forward(
         numba_threads):
     """A block of rows per thread with one-thread BLAS; past SPLIT_MAX_BYTES of
-    recurrent kernel, one block and one-block GEMMs, on BLAS's threads."""
+    recurrent kernel, a forward runs one block and one-block GEMMs, on BLAS's threads."""
     def blas_threads():
         return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
 
@@ -222,3 +286,5 @@ def test_work_split_gives_the_threads_to_numba_only_while_the_kernel_is_small(
         assert split == (1, 2) and blas_threads() == {1}
     with common.work_split(64, large) as split:
         assert split == (1, 1) and blas_threads() == {2}
+    with common.work_split(64, large, backward=True) as split:
+        assert split == (2, 2) and blas_threads() == {1}

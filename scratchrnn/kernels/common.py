@@ -12,15 +12,16 @@ spin-waits between calls, holding the cores the gate arithmetic needs.
 :func:`work_split` sets BLAS to one thread around each call of the backend;
 ``numba.set_num_threads`` (or ``NUMBA_NUM_THREADS``) sets how many threads it runs.
 Two costs of the design: a thread's block of rows makes a shorter GEMM than the whole
-batch (at B=128, H=512 a step's product runs ~15% slower on 64 rows than BLAS's two
-threads on 128), and each ``parallel=True`` loop compiles for ~6 s per specialisation,
+batch, and each ``parallel=True`` loop compiles for ~6 s per specialisation,
 once (the cache keeps it).  Python threads over the same ``nogil`` loops compiled in a
 third of the time but took ~60 µs to start and join, which the small models cannot pay.
 
 **The recurrent product** inside the loop goes through ``np.dot(a, b, out)`` (SciPy's
-BLAS), writing into buffers allocated once per sequence.  With recurrent dropout each
-gate sees its own masked copy of ``h`` (Keras's ``implementation=1``), so the kernel is
-split into contiguous per-gate blocks.
+BLAS), writing into buffers allocated once per sequence: row-major, ``z = h @ U``, for
+small H, and feature-major, ``zᵀ = Uᵀ hᵀ`` between two tiled transposes, from H = 128,
+where OpenBLAS runs it 1.1–1.7x faster (:func:`feature_major`).  With recurrent dropout
+each gate sees its own masked copy of ``h`` (Keras's ``implementation=1``), so the
+kernel is split into contiguous per-gate blocks, multiplied row-major.
 """
 
 import collections
@@ -72,7 +73,7 @@ def numba_threads():
     return numba.get_num_threads()
 
 
-#: Recurrent weights above this size give the threads to BLAS (see :func:`work_split`).
+#: Recurrent weights above this size give a forward's threads to BLAS (see :func:`work_split`).
 SPLIT_MAX_BYTES = 8 * 2 ** 20
 
 Split = collections.namedtuple("Split", "blocks threads")
@@ -81,20 +82,22 @@ Split.__doc__ = """How a call spreads its work: ``blocks`` of batch rows for the
 
 
 @contextlib.contextmanager
-def work_split(batch, recurrent_kernel):
+def work_split(batch, recurrent_kernel, backward=False):
     """Who runs a call's threads, Numba or BLAS, with BLAS's thread count set to match.
 
-    While the recurrent kernel is small, Numba: a block of rows per thread, BLAS on one.
-    Every step each thread multiplies its rows by the whole kernel, and BLAS copies
-    (packs) the whole matrix on each call: at 16 MB (an LSTM at H = 1024) that copy
-    costs as much as the product for 32 rows, and the split ran at 0.6x the speed of
-    BLAS's threads, which split each product by columns, each packing its share.  Above
-    ``SPLIT_MAX_BYTES``, then, BLAS runs the threads and the gate arithmetic is serial
-    (a few percent of a step at that size).  Never both in one call: each pool
-    spin-waits after its work, and the two took turns holding the cores.
+    Numba, as a rule: a block of rows per thread, BLAS on one.  Every step each thread
+    multiplies its rows by the whole kernel, and BLAS copies (packs) the whole matrix on
+    each call.  At 16 MB (an LSTM at H = 1024) that copy costs as much as the product for
+    32 rows, so above ``SPLIT_MAX_BYTES`` a *forward* gives its threads to BLAS, which
+    splits each product by columns, each thread packing its share; the gate arithmetic
+    is then serial (a few percent of a step at that size).  Measured at (64, 25, 1024,
+    1024), in one process: forward 200 ms on BLAS's threads against 225 split (LSTM),
+    145 against 178 (GRU); backward the split still wins, 275 ms against 337 (LSTM),
+    so a backward always splits.  Never both in one call: each pool spin-waits after
+    its work, and the two took turns holding the cores.
     """
     threads = numba_threads()
-    if recurrent_kernel.nbytes > SPLIT_MAX_BYTES:
+    if not backward and recurrent_kernel.nbytes > SPLIT_MAX_BYTES:
         split, blas = Split(blocks=1, threads=1), threads
     else:
         split, blas = Split(blocks=max(1, min(threads, batch)), threads=threads), 1
@@ -148,31 +151,105 @@ def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask, transposed=False):
     """The recurrent kernel as the loops multiply by it: a contiguous 3-D block array.
 
     Without per-gate masks one block, ``U (1, H, G·H)``; with a mask per gate the gates'
-    blocks ``(G, H, H)``.  ``transposed``: the blocks' transposes, for the backward loop
-    (built only there: at H = 512 an LSTM's is 4 MB).
+    blocks ``(G, H, H)``.  ``transposed``: the blocks' transposes, which the backward's
+    row-form products multiply by and the forward's feature-major ones
+    (:func:`feature_major`): at H = 512 an LSTM's is a 4 MB copy, built only there.
     """
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         blocks = recurrent_kernel[None]
     else:
         H = recurrent_kernel.shape[0]
         blocks = np.stack([recurrent_kernel[:, g * H:(g + 1) * H] for g in range(n_gates)])
-    return np.ascontiguousarray(blocks.transpose(0, 2, 1) if transposed else blocks)
+    blocks = np.ascontiguousarray(blocks)
+    if not transposed:
+        return blocks
+    out = np.empty((blocks.shape[0], blocks.shape[2], blocks.shape[1]), blocks.dtype)
+    for block, block_T in zip(blocks, out):         # 3x faster than NumPy's transposing copy
+        transpose_into(block, block_T)
+    return out
+
+
+#: From this many units the per-step products run feature-major (see :func:`project`).
+FEATURE_MAJOR_MIN_UNITS = 128
+
+
+def feature_major(recurrent_kernel, dropout_mask):
+    """Whether the loops compute their per-step products feature-major.
+
+    ``z = h @ U`` for a block of b rows is a GEMM whose output is b × G·H.  OpenBLAS
+    runs the same product 1.1–1.7x faster the other way round, ``zᵀ = Uᵀ hᵀ``, once
+    H ≥ 128 (one thread, b = 16 … 64: at H = 128 a step's product took 42 µs against
+    25 µs, at H = 512 1.58 ms against 1.39 ms).  The two transposes that turn ``h`` into
+    ``hᵀ`` and ``zᵀ`` back into ``z`` cost less than that: the LSTM's forward loop went
+    from 5.5 to 4.6 ms at (32, 100, 128, 128), 28.9 to 25.2 at (64, 100, 256, 256) and
+    96 to 88 at (128, 50, 512, 512), both forms in one process.  At H = 64 the transposes
+    cost more than the products gain.  Per-gate recurrent dropout masks keep the row
+    form.
+    """
+    return (recurrent_kernel.shape[0] >= FEATURE_MAJOR_MIN_UNITS
+            and (dropout_mask is None or dropout_mask.shape[0] == 1))
+
+
+TILE = 16
 
 
 @njit(**JIT)
-def project(h, U, dropout_mask, r0, z, h_masked, z_gate):
+def transpose_into(src, dst):
+    """``dst[:] = src.T``, in TILE x TILE tiles: a tile's rows stay in the L1 cache, and
+    loops of constant length let LLVM unroll them (0.3 ns an element, against 0.75 with
+    the tile's bounds computed and 0.7–2.7 for ``dst[:] = src.T``)."""
+    n, m = src.shape
+    n_full, m_full = n - n % TILE, m - m % TILE
+    for i0 in range(0, n_full, TILE):
+        for j0 in range(0, m_full, TILE):
+            for j in range(TILE):
+                for i in range(TILE):
+                    dst[j0 + j, i0 + i] = src[i0 + i, j0 + j]
+    for i in range(n):                                  # the ragged edges
+        for j in range(m_full if i < n_full else 0, m):
+            dst[j, i] = src[i, j]
+    for i in range(n_full, n):
+        for j in range(m_full):
+            dst[j, i] = src[i, j]
+
+
+@njit(**JIT)
+def product_scratch(like, rows, n_units, n_columns, feature_major):
+    """The scratch buffers of :func:`project` and :func:`project_backward` for ``rows``
+    rows: two (rows, H) per-gate buffers, then, when the products run feature-major,
+    (H, rows) and (G·H, rows) transposes (empty otherwise)."""
+    n = rows if feature_major else 0
+    return (np.empty((rows, n_units), like.dtype), np.empty((rows, n_units), like.dtype),
+            np.empty((n_units, n), like.dtype), np.empty((n_columns, n), like.dtype))
+
+
+@njit(**JIT)
+def _dot(a, w, out, feature_major, aT, outT):
+    """``out[:] = a @ W``; feature-major, ``w`` is ``Wᵀ`` and the product ``(Wᵀ aᵀ)ᵀ``."""
+    if feature_major:
+        transpose_into(a, aT)
+        np.dot(w, aT, outT)
+        transpose_into(outT, out)
+    else:
+        np.dot(a, w, out)
+
+
+@njit(**JIT)
+def project(h, U, dropout_mask, r0, z, feature_major, scratch):
     """``z[:] = (h ⊙ m_g) @ U_g`` for every gate (``z = h @ U`` without dropout).
 
-    h: (b, H), batch rows ``r0 …`` of the masks; U: blocks from :func:`recurrent_blocks`;
-    z: (b, G·H) output; h_masked: (b, H) and z_gate: (b, H) scratch buffers.
+    h: (b, H), batch rows ``r0 …`` of the masks; U: blocks from :func:`recurrent_blocks`
+    (transposed when ``feature_major``: see :func:`feature_major`); z: (b, G·H) output;
+    scratch: from :func:`product_scratch`.
     """
+    h_masked, z_gate, hT, zT = scratch
     if dropout_mask is None:
-        np.dot(h, U[0], z)
+        _dot(h, U[0], z, feature_major, hT, zT)
         return
     m = dropout_mask[:, r0:r0 + h.shape[0]]
     if U.shape[0] == 1:                     # one mask shared by every gate
         np.multiply(h, m[0], h_masked)
-        np.dot(h_masked, U[0], z)
+        _dot(h_masked, U[0], z, feature_major, hT, zT)
     else:
         H = h.shape[1]
         for g in range(U.shape[0]):
@@ -182,18 +259,20 @@ def project(h, U, dropout_mask, r0, z, h_masked, z_gate):
 
 
 @njit(**JIT)
-def project_backward(dz, UT, dropout_mask, r0, dh, dz_gate, dh_gate):
+def project_backward(dz, UT, dropout_mask, r0, dh, feature_major, scratch):
     """``dh[:] = Σ_g (dz_g @ U_gᵀ) ⊙ m_g``, the gradient of :func:`project` w.r.t. ``h``.
 
     dz: (b, G·H), batch rows ``r0 …``; UT: transposed blocks from
-    :func:`recurrent_blocks`; dh: (b, H) output; dz_gate, dh_gate: (b, H) scratch.
+    :func:`recurrent_blocks` (not transposed when ``feature_major``); dh: (b, H) output;
+    scratch: from :func:`product_scratch`.
     """
+    dz_gate, dh_gate, dhT, dzT = scratch
     if dropout_mask is None:
-        np.dot(dz, UT[0], dh)
+        _dot(dz, UT[0], dh, feature_major, dzT, dhT)
         return
     m = dropout_mask[:, r0:r0 + dh.shape[0]]
     if UT.shape[0] == 1:
-        np.dot(dz, UT[0], dh)
+        _dot(dz, UT[0], dh, feature_major, dzT, dhT)
         dh *= m[0]
         return
     H = dh.shape[1]
@@ -274,33 +353,35 @@ def _gates(dropout_mask, n_columns):
 
 
 def loop_bias(bias, zx):
-    """The bias as the time loops add it: they add ``x @ kernel`` and the bias as they
-    read each row (a pass over ``zx`` of its own was 5 ms of the (128, 50, 512, 512)
-    LSTM's forward).  Zeros without a bias, so that the loops compile once for both."""
+    """The bias as the time loops add it, to each row of ``x @ kernel`` as they finish it
+    (a pass over ``zx`` of its own was 5 ms of the (128, 50, 512, 512) LSTM's forward).
+    Zeros without a bias, so that the loops compile once for both."""
     return np.zeros(zx.shape[-1], zx.dtype) if bias is None else np.ascontiguousarray(bias)
 
 
 def input_projection(x, kernel, dropout_mask, zx, threads):
     """:func:`scratchrnn.ops.common.input_projection` without the bias (the loops add it:
-    :func:`loop_bias`), into ``zx`` (T·B, G·H); returns it as (T, B, G·H)."""
-    T, B, _ = x.shape
+    :func:`loop_bias`), into ``zx`` (T·B, G·H)."""
     if dropout_mask is None or dropout_mask.shape[0] == 1:
         m = None if dropout_mask is None else dropout_mask[0]
         matmul(_masked_rows(x, m), kernel, threads, zx)
     else:
         for m, cols in _gates(dropout_mask, kernel.shape[1]):
             zx[:, cols] = matmul(_masked_rows(x, m), kernel[:, cols], threads)
-    return zx.reshape(T, B, -1)
 
 
-def sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, workspace, threads):
+def sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, workspace, threads, name):
     """A forward's time-major inputs, in buffers of ``workspace``: ``x`` (T, B, I), the
-    mask (T, B) or None, and ``x @ kernel`` (T, B, G·H) without the bias."""
+    mask (T, B) or None, and ``x @ kernel`` (T, B, G·H) without the bias, in the buffer
+    ``name``: the one the time loop then finishes in place (adding the bias and ``h @ U``,
+    activating), so that the loop streams through one array of the sequence's size, not
+    two."""
     xs = time_major(x, go_backwards, workspace, "x")
     ms = None if mask is None else time_major(mask, go_backwards, workspace, "mask")
     T, B, _ = xs.shape
-    zx = workspace.get("zx", (T * B, kernel.shape[1]), xs.dtype)
-    return xs, ms, input_projection(xs, kernel, dropout_mask, zx, threads)
+    zx = workspace.get(name, (T, B, kernel.shape[1]), xs.dtype)
+    input_projection(xs, kernel, dropout_mask, zx.reshape(T * B, -1), threads)
+    return xs, ms, zx
 
 
 def input_projection_backward(dzx, x, kernel, dropout_mask, threads):

@@ -24,8 +24,10 @@ from .common import (
     PARALLEL_JIT,
     Workspace,
     column_sums,
+    feature_major,
     input_projection_backward,
     loop_bias,
+    product_scratch,
     project,
     project_backward,
     recurrent_blocks,
@@ -37,43 +39,52 @@ from .common import (
 )
 
 
-def _recurrent_operands(recurrent_kernel, rdm, reset_after, transposed=False):
-    """``(U_rec, rec_mask, h_mask, U_h)``: what the loops multiply by (transposed for the
-    backward loop).  ``U_rec`` is every gate's block when reset_after, else the z and r
-    blocks only; ``U_h`` is the candidate's block, used apart when not reset_after.
+def _recurrent_operands(recurrent_kernel, rdm, reset_after, backward=False):
+    """``(U_rec, feature_major, rec_mask, h_mask, U_h)``: what the loops multiply by.
+
+    ``U_rec`` is every gate's block when reset_after, else the z and r blocks only,
+    transposed for the forward or the backward (:func:`~.common.feature_major` says
+    which); ``U_h`` is the candidate's block, used apart when not reset_after (its
+    transpose in the backward).
     """
     H = recurrent_kernel.shape[0]
     zr_mask, h_mask = split_recurrent_mask(rdm)
     if reset_after:
-        U_rec = recurrent_blocks(recurrent_kernel, N_GATES, rdm, transposed)
         rec_mask, h_mask = rdm, None
     else:
-        U_rec = recurrent_blocks(recurrent_kernel[:, :2 * H], 2, zr_mask, transposed)
         rec_mask = zr_mask
+    fm = feature_major(recurrent_kernel, rec_mask)
+    transposed = fm != backward
+    if reset_after:
+        U_rec = recurrent_blocks(recurrent_kernel, N_GATES, rdm, transposed)
+    else:
+        U_rec = recurrent_blocks(recurrent_kernel[:, :2 * H], 2, zr_mask, transposed)
     U_h = recurrent_kernel[:, 2 * H:]
-    return U_rec, rec_mask, h_mask, np.ascontiguousarray(U_h.T if transposed else U_h)
+    return U_rec, fm, rec_mask, h_mask, np.ascontiguousarray(U_h.T if backward else U_h)
 
 
 @njit(**JIT)
-def _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
-                  zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
-                  recurrent_activation, h_prev, gates, u, outputs, h_T):
-    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache."""
-    T, _, G3 = zx.shape
+def _forward_rows(r0, r1, gates, input_bias, h0, U_rec, feature_major, U_h, recurrent_bias,
+                  mask, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
+                  recurrent_activation, h_prev, u, outputs, h_T):
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache.
+    ``gates`` holds ``x @ kernel`` on entry and the activated gates on return."""
+    T, _, G3 = gates.shape
     B, H = r1 - r0, G3 // 3
     h = h0[r0:r1].copy()
-    out = np.zeros((B, H), zx.dtype)
-    zh = np.empty((B, U_rec.shape[0] * U_rec.shape[2]), zx.dtype)    # (B, 3H) or (B, 2H)
-    h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
-    h_in, uh = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
-    one = zx.dtype.type(1)
+    out = np.zeros((B, H), gates.dtype)
+    n_rec = U_rec.shape[0] * (U_rec.shape[1] if feature_major else U_rec.shape[2])
+    zh = np.empty((B, n_rec), gates.dtype)                          # (B, 3H) or (B, 2H)
+    scratch = product_scratch(gates, B, H, n_rec, feature_major)
+    h_in, uh = np.empty((B, H), gates.dtype), np.empty((B, H), gates.dtype)
+    one = gates.dtype.type(1)
     for s in range(T):
         h_prev[s, r0:r1] = h
-        project(h, U_rec, rec_mask, r0, zh, h_masked, z_gate)      # h @ U (per gate)
+        project(h, U_rec, rec_mask, r0, zh, feature_major, scratch)  # h @ U (per gate)
         for b in range(B):
-            gb, zxb, ub = gates[s, r0 + b], zx[s, r0 + b], u[s, r0 + b]
+            gb, ub = gates[s, r0 + b], u[s, r0 + b]                 # gb: x @ W on entry
             for k in range(2 * H):
-                gb[k] = (zxb[k] + input_bias[k]) + zh[b, k]
+                gb[k] = (gb[k] + input_bias[k]) + zh[b, k]
                 if recurrent_bias is not None:
                     gb[k] += recurrent_bias[k]
             kact.forward(gb[:2 * H], recurrent_activation)           # z, r
@@ -82,7 +93,7 @@ def _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
                     ub[j] = zh[b, 2 * H + j]                          # u = h @ U_h + b_rec_h
                     if recurrent_bias is not None:
                         ub[j] += recurrent_bias[2 * H + j]
-                    gb[2 * H + j] = (zxb[2 * H + j] + input_bias[2 * H + j]) + gb[H + j] * ub[j]
+                    gb[2 * H + j] = (gb[2 * H + j] + input_bias[2 * H + j]) + gb[H + j] * ub[j]
         if not reset_after:
             if h_mask is None:
                 h_in[:] = h
@@ -95,7 +106,7 @@ def _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
             np.dot(us, U_h, uh)
             for b in range(B):
                 for j in range(H):
-                    gates[s, r0 + b, 2 * H + j] = (zx[s, r0 + b, 2 * H + j]
+                    gates[s, r0 + b, 2 * H + j] = (gates[s, r0 + b, 2 * H + j]
                                                    + input_bias[2 * H + j]) + uh[b, j]
         for b in range(B):
             gb = gates[s, r0 + b]
@@ -112,33 +123,33 @@ def _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
 
 
 @njit(**PARALLEL_JIT)
-def _forward_loop(zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask, zero_output_for_mask,
-                  rec_mask, h_mask, reset_after, activation, recurrent_activation, h_prev,
-                  gates, u, outputs, n):
+def _forward_loop(gates, input_bias, h0, U_rec, feature_major, U_h, recurrent_bias, mask,
+                  zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
+                  recurrent_activation, h_prev, u, outputs, n):
     h_T = np.empty_like(h0)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, h0.shape[0])
-        _forward_rows(r0, r1, zx, input_bias, h0, U_rec, U_h, recurrent_bias, mask,
-                      zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
-                      recurrent_activation, h_prev, gates, u, outputs, h_T)
+        _forward_rows(r0, r1, gates, input_bias, h0, U_rec, feature_major, U_h, recurrent_bias,
+                      mask, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
+                      recurrent_activation, h_prev, u, outputs, h_T)
     return h_T
 
 
 @njit(**JIT)
-def _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask,
-                   h_mask, reset_after, activation, recurrent_activation, h_prev, gates, u,
-                   dzx, dzh, dh_0):
+def _backward_rows(r0, r1, douts, dh_T, U_recT, feature_major, U_hT, mask, zero_output_for_mask,
+                   rec_mask, h_mask, reset_after, activation, recurrent_activation, h_prev, gates,
+                   u, dzx, dzh, dh_0):
     """The backward time loop for batch rows ``r0 … r1-1``; writes their rows of ``dzx``
     and ``dzh``."""
     T, _, G3 = gates.shape
     B, H = r1 - r0, G3 // 3
-    n_rec = U_recT.shape[0] * U_recT.shape[1]                       # 3H or 2H
+    n_rec = U_recT.shape[0] * (U_recT.shape[2] if feature_major else U_recT.shape[1])  # 3H, 2H
     dh = dh_T[r0:r1].copy()
     d_carry = np.zeros((B, H), douts.dtype)
     dh_direct, dh_new = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
     da_h, du = np.zeros((B, H), douts.dtype), np.empty((B, H), douts.dtype)
     drec = np.zeros((B, n_rec), douts.dtype)                        # d of h @ U_rec
-    dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    scratch = product_scratch(douts, B, H, n_rec, feature_major)
     one = douts.dtype.type(1)
     for s in range(T - 1, -1, -1):
         # pass 1: through h_t = z h_{t-1} + (1 - z) ĥ and the candidate's activation
@@ -181,7 +192,7 @@ def _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask
             drec[b, :2 * H] = dxb[:2 * H]
             if reset_after:
                 dzh[s, r0 + b] = drec[b]
-        project_backward(drec, U_recT, rec_mask, r0, dh_new, dz_gate, dh_gate)
+        project_backward(drec, U_recT, rec_mask, r0, dh_new, feature_major, scratch)
         for b in range(B):
             if mask is None or mask[s, r0 + b]:
                 dh[b] = dh_new[b] + dh_direct[b]
@@ -190,13 +201,13 @@ def _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask
 
 
 @njit(**PARALLEL_JIT)
-def _backward_loop(douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask, rec_mask, h_mask,
-                   reset_after, activation, recurrent_activation, h_prev, gates, u, dzx, dzh,
-                   n):
+def _backward_loop(douts, dh_T, U_recT, feature_major, U_hT, mask, zero_output_for_mask, rec_mask,
+                   h_mask, reset_after, activation, recurrent_activation, h_prev, gates, u, dzx,
+                   dzh, n):
     dh_0 = np.empty_like(dh_T)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, dh_T.shape[0])
-        _backward_rows(r0, r1, douts, dh_T, U_recT, U_hT, mask, zero_output_for_mask,
+        _backward_rows(r0, r1, douts, dh_T, U_recT, feature_major, U_hT, mask, zero_output_for_mask,
                        rec_mask, h_mask, reset_after, activation, recurrent_activation,
                        h_prev, gates, u, dzx, dzh, dh_0)
     return dh_0
@@ -212,20 +223,19 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
         ws = workspace or Workspace()
         input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
             else (bias, None)
-        xs, ms, zx = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
-                                     split.threads)
+        xs, ms, gates = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
+                                        split.threads, "gates")          # gates = x @ kernel
         T, B, _ = xs.shape
         H = h0.shape[1]
-        U_rec, rec_mask, h_mask, U_h = _recurrent_operands(recurrent_kernel, recurrent_dropout_mask,
-                                                           reset_after)
+        U_rec, fm, rec_mask, h_mask, U_h = _recurrent_operands(
+            recurrent_kernel, recurrent_dropout_mask, reset_after)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
-        gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
         u = ws.get("u", (T, B, H), xs.dtype)
         outputs = ws.get("outputs", (T, B, H), xs.dtype)
-        h = _forward_loop(zx, loop_bias(input_bias, zx), h0, U_rec, U_h,
+        h = _forward_loop(gates, loop_bias(input_bias, gates), h0, U_rec, fm, U_h,
                           None if recurrent_bias is None else np.ascontiguousarray(recurrent_bias),
                           ms, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
-                          recurrent_activation, h_prev, gates, u, outputs, split.blocks)
+                          recurrent_activation, h_prev, u, outputs, split.blocks)
         cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
                          bias is not None, reset_after, go_backwards, zero_output_for_mask,
                          activation, recurrent_activation)
@@ -234,16 +244,16 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
 
 def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
-    with work_split(dh_T.shape[0], recurrent_kernel) as split:
+    with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
         douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
         H = dh_T.shape[1]
         rdm = cache.recurrent_dropout_mask
-        U_recT, rec_mask, h_mask, U_hT = _recurrent_operands(recurrent_kernel, rdm,
-                                                             cache.reset_after, transposed=True)
+        U_recT, fm, rec_mask, h_mask, U_hT = _recurrent_operands(
+            recurrent_kernel, rdm, cache.reset_after, backward=True)
         dzx = ws.get("dzx", cache.gates.shape, cache.gates.dtype)
         dzh = ws.get("dzh", cache.gates.shape, cache.gates.dtype) if cache.reset_after else dzx
-        dh = _backward_loop(douts, dh_T, U_recT, U_hT, cache.mask, cache.zero_output_for_mask,
+        dh = _backward_loop(douts, dh_T, U_recT, fm, U_hT, cache.mask, cache.zero_output_for_mask,
                             rec_mask, h_mask, cache.reset_after, cache.activation,
                             cache.recurrent_activation, cache.h_prev, cache.gates, cache.u,
                             dzx, dzh, split.blocks)

@@ -6,12 +6,16 @@ What changes, and why:
   buffers allocated once per sequence (NumPy allocates a temporary per operation);
 * the activations are vectorisable (:mod:`scratchrnn.kernels.activations`; float32 uses
   a rational tanh, float64 the exact functions);
-* the recurrent GEMM is ``np.dot(h, U, out)`` inside the loop: no Python per step;
+* the recurrent GEMM is ``np.dot`` inside the loop: no Python per step; from H = 128 it
+  runs feature-major, ``zᵀ = Uᵀ hᵀ``, which OpenBLAS computes faster
+  (:func:`~scratchrnn.kernels.common.feature_major`);
 * the batch is split into blocks of rows, one per thread, and each thread runs the whole
   time loop for its rows (``_forward_loop`` and ``_backward_loop``, a ``prange`` over
   ``_forward_rows``/``_backward_rows``) with a one-thread BLAS; the GEMMs over all T·B
   rows split their rows likewise (see :mod:`scratchrnn.kernels.common`);
-* the bias is added as the loop reads each row of ``x @ kernel``, not in a pass of its own.
+* ``x @ kernel`` is written into the ``gates`` buffer, and the loop finishes each row in
+  place (``+ bias + h @ U``, then the activations): one array of the sequence's size
+  streams through the loop, not two.
 
 The cache is the same :class:`~scratchrnn.ops.lstm.LSTMCache`, so either backend's
 backward accepts either's forward.  ``tests/test_numba.py`` holds the two equal.
@@ -28,8 +32,10 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
+    feature_major,
     input_projection_backward,
     loop_bias,
+    product_scratch,
     project,
     project_backward,
     recurrent_blocks,
@@ -42,24 +48,24 @@ from .common import (
 
 
 @njit(**JIT)
-def _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
-                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs, h_T, c_T):
-    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache."""
-    T, _, G4 = zx.shape
+def _forward_rows(r0, r1, gates, bias, h0, c0, U, feature_major, mask, zero_output_for_mask, rdm,
+                  activation, recurrent_activation, h_prev, c_prev, act_c, outputs, h_T, c_T):
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache.
+    ``gates`` holds ``x @ kernel`` on entry and the activated gates on return."""
+    T, _, G4 = gates.shape
     B, H = r1 - r0, G4 // 4
     h, c = h0[r0:r1].copy(), c0[r0:r1].copy()
-    out = np.zeros((B, H), zx.dtype)
-    h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
-    c_new = np.empty(H, zx.dtype)
+    out = np.zeros((B, H), gates.dtype)
+    zh = np.empty((B, G4), gates.dtype)
+    scratch = product_scratch(gates, B, H, G4, feature_major)
+    c_new = np.empty(H, gates.dtype)
     for s in range(T):
         h_prev[s, r0:r1], c_prev[s, r0:r1] = h, c
-        z = gates[s, r0:r1]                                # (B, 4H), activated in place
-        project(h, U, rdm, r0, z, h_masked, z_gate)        # z = h @ U
+        project(h, U, rdm, r0, zh, feature_major, scratch)   # zh = h @ U
         for b in range(B):
-            zb = z[b]
-            zxb = zx[s, r0 + b]
+            zb = gates[s, r0 + b]                             # activated in place
             for k in range(G4):
-                zb[k] += zxb[k] + bias[k]                  # + x @ W + bias
+                zb[k] = (zb[k] + bias[k]) + zh[b, k]          # z = x @ W + bias + h @ U
             kact.forward(zb[:2 * H], recurrent_activation)   # i, f
             kact.forward(zb[2 * H:3 * H], activation)        # g
             kact.forward(zb[3 * H:], recurrent_activation)   # o
@@ -81,18 +87,19 @@ def _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, 
 
 
 @njit(**PARALLEL_JIT)
-def _forward_loop(zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
-                  recurrent_activation, h_prev, c_prev, gates, act_c, outputs, n):
+def _forward_loop(gates, bias, h0, c0, U, feature_major, mask, zero_output_for_mask, rdm,
+                  activation, recurrent_activation, h_prev, c_prev, act_c, outputs, n):
     h_T, c_T = np.empty_like(h0), np.empty_like(c0)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, h0.shape[0])
-        _forward_rows(r0, r1, zx, bias, h0, c0, U, mask, zero_output_for_mask, rdm, activation,
-                      recurrent_activation, h_prev, c_prev, gates, act_c, outputs, h_T, c_T)
+        _forward_rows(r0, r1, gates, bias, h0, c0, U, feature_major, mask, zero_output_for_mask,
+                      rdm, activation, recurrent_activation, h_prev, c_prev, act_c, outputs, h_T,
+                      c_T)
     return h_T, c_T
 
 
 @njit(**JIT)
-def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm,
+def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, feature_major, mask, zero_output_for_mask, rdm,
                    activation, recurrent_activation, c_prev, gates, act_c, dz, dh_0, dc_0):
     """The backward time loop for batch rows ``r0 … r1-1``; writes their rows of ``dz``."""
     T, _, G4 = gates.shape
@@ -100,7 +107,7 @@ def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rd
     dh, dc = dh_T[r0:r1].copy(), dc_T[r0:r1].copy()
     d_carry = np.zeros((B, H), douts.dtype)
     dh_new = np.empty((B, H), douts.dtype)
-    dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    scratch = product_scratch(douts, B, H, G4, feature_major)
     dh_cell, dact = np.empty(H, douts.dtype), np.empty(H, douts.dtype)
     for s in range(T - 1, -1, -1):
         for b in range(B):
@@ -125,7 +132,7 @@ def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rd
             kact.backward(dzb[:2 * H], zb[:2 * H], recurrent_activation)
             kact.backward(dzb[2 * H:3 * H], zb[2 * H:3 * H], activation)
             kact.backward(dzb[3 * H:], zb[3 * H:], recurrent_activation)
-        project_backward(dz[s, r0:r1], UT, rdm, r0, dh_new, dz_gate, dh_gate)  # dz @ Uᵀ
+        project_backward(dz[s, r0:r1], UT, rdm, r0, dh_new, feature_major, scratch)  # dz Uᵀ
         for b in range(B):
             if mask is None or mask[s, r0 + b]:
                 dh[b] = dh_new[b]
@@ -134,13 +141,13 @@ def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rd
 
 
 @njit(**PARALLEL_JIT)
-def _backward_loop(douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm, activation,
-                   recurrent_activation, c_prev, gates, act_c, dz, n):
+def _backward_loop(douts, dh_T, dc_T, UT, feature_major, mask, zero_output_for_mask, rdm,
+                   activation, recurrent_activation, c_prev, gates, act_c, dz, n):
     dh_0, dc_0 = np.empty_like(dh_T), np.empty_like(dc_T)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, dh_T.shape[0])
-        _backward_rows(r0, r1, douts, dh_T, dc_T, UT, mask, zero_output_for_mask, rdm,
-                       activation, recurrent_activation, c_prev, gates, act_c, dz, dh_0, dc_0)
+        _backward_rows(r0, r1, douts, dh_T, dc_T, UT, feature_major, mask, zero_output_for_mask,
+                       rdm, activation, recurrent_activation, c_prev, gates, act_c, dz, dh_0, dc_0)
     return dh_0, dc_0
 
 
@@ -152,19 +159,19 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
     with work_split(x.shape[0], recurrent_kernel) as split:
         ws = workspace or Workspace()
-        xs, ms, zx = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
-                                     split.threads)
+        xs, ms, gates = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
+                                        split.threads, "gates")          # gates = x @ kernel
         T, B, _ = xs.shape
         H = h0.shape[1]
-        U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask)
+        fm = feature_major(recurrent_kernel, recurrent_dropout_mask)
+        U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask, transposed=fm)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
-        gates = ws.get("gates", (T, B, N_GATES * H), xs.dtype)
         act_c = ws.get("act_c", (T, B, H), xs.dtype)
         outputs = ws.get("outputs", (T, B, H), xs.dtype)
-        h, c = _forward_loop(zx, loop_bias(bias, zx), h0, c0, U, ms, zero_output_for_mask,
-                             recurrent_dropout_mask, activation, recurrent_activation, h_prev,
-                             c_prev, gates, act_c, outputs, split.blocks)
+        h, c = _forward_loop(gates, loop_bias(bias, gates), h0, c0, U, fm, ms,
+                             zero_output_for_mask, recurrent_dropout_mask, activation,
+                             recurrent_activation, h_prev, c_prev, act_c, outputs, split.blocks)
         cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
                           recurrent_dropout_mask, bias is not None, go_backwards,
                           zero_output_for_mask, activation, recurrent_activation)
@@ -173,13 +180,14 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
 
 def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
-    with work_split(dh_T.shape[0], recurrent_kernel) as split:
+    with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
         douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        fm = feature_major(recurrent_kernel, cache.recurrent_dropout_mask)
         UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
-                              transposed=True)
+                              transposed=not fm)
         dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)
-        dh, dc = _backward_loop(douts, dh_T, dc_T, UT, cache.mask, cache.zero_output_for_mask,
+        dh, dc = _backward_loop(douts, dh_T, dc_T, UT, fm, cache.mask, cache.zero_output_for_mask,
                                 cache.recurrent_dropout_mask, cache.activation,
                                 cache.recurrent_activation, cache.c_prev, cache.gates,
                                 cache.act_c, dz, split.blocks)

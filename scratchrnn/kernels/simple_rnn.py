@@ -13,8 +13,10 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
+    feature_major,
     input_projection_backward,
     loop_bias,
+    product_scratch,
     project,
     project_backward,
     recurrent_blocks,
@@ -27,23 +29,23 @@ from .common import (
 
 
 @njit(**JIT)
-def _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev, hs,
-                  outputs, h_T):
-    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache."""
-    T, _, H = zx.shape
+def _forward_rows(r0, r1, hs, bias, h0, U, feature_major, mask, zero_output_for_mask, rdm,
+                  activation, h_prev, outputs, h_T):
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache.
+    ``hs`` holds ``x @ kernel`` on entry and the activations on return."""
+    T, _, H = hs.shape
     B = r1 - r0
     h = h0[r0:r1].copy()
-    out = np.zeros((B, H), zx.dtype)
-    h_masked, z_gate = np.empty((B, H), zx.dtype), np.empty((B, H), zx.dtype)
+    out = np.zeros((B, H), hs.dtype)
+    zh = np.empty((B, H), hs.dtype)
+    scratch = product_scratch(hs, B, H, H, feature_major)
     for s in range(T):
         h_prev[s, r0:r1] = h
-        a = hs[s, r0:r1]                                   # (B, H), activated in place
-        project(h, U, rdm, r0, a, h_masked, z_gate)        # a = h @ U
+        project(h, U, rdm, r0, zh, feature_major, scratch)  # zh = h @ U
         for b in range(B):
-            ab = a[b]
-            zxb = zx[s, r0 + b]
+            ab = hs[s, r0 + b]                               # activated in place
             for k in range(H):
-                ab[k] += zxb[k] + bias[k]                  # + x @ W + bias
+                ab[k] = (ab[k] + bias[k]) + zh[b, k]         # a = x @ W + bias + h @ U
             kact.forward(ab, activation)
             if mask is None or mask[s, r0 + b]:
                 h[b] = ab
@@ -56,26 +58,26 @@ def _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, acti
 
 
 @njit(**PARALLEL_JIT)
-def _forward_loop(zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev, hs,
-                  outputs, n):
+def _forward_loop(hs, bias, h0, U, feature_major, mask, zero_output_for_mask, rdm, activation,
+                  h_prev, outputs, n):
     h_T = np.empty_like(h0)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, h0.shape[0])
-        _forward_rows(r0, r1, zx, bias, h0, U, mask, zero_output_for_mask, rdm, activation, h_prev,
-                      hs, outputs, h_T)
+        _forward_rows(r0, r1, hs, bias, h0, U, feature_major, mask, zero_output_for_mask, rdm,
+                      activation, h_prev, outputs, h_T)
     return h_T
 
 
 @njit(**JIT)
-def _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation, hs,
-                   da, dh_0):
+def _backward_rows(r0, r1, douts, dh_T, UT, feature_major, mask, zero_output_for_mask, rdm,
+                   activation, hs, da, dh_0):
     """The backward time loop for batch rows ``r0 … r1-1``; writes their rows of ``da``."""
     T, _, H = hs.shape
     B = r1 - r0
     dh = dh_T[r0:r1].copy()
     d_carry = np.zeros((B, H), douts.dtype)
     dh_new = np.empty((B, H), douts.dtype)
-    dz_gate, dh_gate = np.empty((B, H), douts.dtype), np.empty((B, H), douts.dtype)
+    scratch = product_scratch(douts, B, H, H, feature_major)
     for s in range(T - 1, -1, -1):
         for b in range(B):
             dab = da[s, r0 + b]
@@ -88,7 +90,7 @@ def _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, act
                 dab[j] = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
                 d_carry[b, j] = 0
             kact.backward(dab, hs[s, r0 + b], activation)       # through act
-        project_backward(da[s, r0:r1], UT, rdm, r0, dh_new, dz_gate, dh_gate)  # da @ Uᵀ
+        project_backward(da[s, r0:r1], UT, rdm, r0, dh_new, feature_major, scratch)  # da Uᵀ
         for b in range(B):
             if mask is None or mask[s, r0 + b]:
                 dh[b] = dh_new[b]
@@ -97,13 +99,13 @@ def _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, act
 
 
 @njit(**PARALLEL_JIT)
-def _backward_loop(douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation, hs, da,
-                   n):
+def _backward_loop(douts, dh_T, UT, feature_major, mask, zero_output_for_mask, rdm, activation, hs,
+                   da, n):
     dh_0 = np.empty_like(dh_T)
     for k in prange(n):                                    # a block of sequences per thread
         r0, r1 = row_block(k, n, dh_T.shape[0])
-        _backward_rows(r0, r1, douts, dh_T, UT, mask, zero_output_for_mask, rdm, activation,
-                       hs, da, dh_0)
+        _backward_rows(r0, r1, douts, dh_T, UT, feature_major, mask, zero_output_for_mask, rdm,
+                       activation, hs, da, dh_0)
     return dh_0
 
 
@@ -114,16 +116,16 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     ``workspace`` (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers."""
     with work_split(x.shape[0], recurrent_kernel) as split:
         ws = workspace or Workspace()
-        xs, ms, zx = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
-                                     split.threads)
+        xs, ms, hs = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
+                                     split.threads, "h")                 # hs = x @ kernel
         T, B, _ = xs.shape
         H = h0.shape[1]
-        U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask)
+        fm = feature_major(recurrent_kernel, recurrent_dropout_mask)
+        U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask, transposed=fm)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
-        hs = ws.get("h", (T, B, H), xs.dtype)
         outputs = ws.get("outputs", (T, B, H), xs.dtype)
-        h = _forward_loop(zx, loop_bias(bias, zx), h0, U, ms, zero_output_for_mask,
-                          recurrent_dropout_mask, activation, h_prev, hs, outputs, split.blocks)
+        h = _forward_loop(hs, loop_bias(bias, hs), h0, U, fm, ms, zero_output_for_mask,
+                          recurrent_dropout_mask, activation, h_prev, outputs, split.blocks)
         cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
                                bias is not None, go_backwards, zero_output_for_mask, activation)
         return (batch_major(outputs, False), h), cache
@@ -131,12 +133,14 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
 
 def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
-    with work_split(dh_T.shape[0], recurrent_kernel) as split:
+    with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
         douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-        UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask, transposed=True)
+        fm = feature_major(recurrent_kernel, cache.recurrent_dropout_mask)
+        UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask,
+                              transposed=not fm)
         da = ws.get("da", cache.h.shape, cache.h.dtype)
-        dh = _backward_loop(douts, dh_T, UT, cache.mask, cache.zero_output_for_mask,
+        dh = _backward_loop(douts, dh_T, UT, fm, cache.mask, cache.zero_output_for_mask,
                             cache.recurrent_dropout_mask, cache.activation, cache.h, da,
                             split.blocks)
         dxs, dkernel, dbias = input_projection_backward(da, cache.x, kernel,
