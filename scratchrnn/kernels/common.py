@@ -190,6 +190,14 @@ def feature_major(recurrent_kernel, dropout_mask):
             and (dropout_mask is None or dropout_mask.shape[0] == 1))
 
 
+def recurrent_operand(recurrent_kernel, n_gates, dropout_mask, backward=False):
+    """``(blocks, feature_major)``: the recurrent kernel as a loop multiplies by it, and
+    in which form (:func:`feature_major`).  Row-major, a forward multiplies by ``U`` and
+    a backward by ``Uᵀ``; feature-major, the other way round."""
+    fm = feature_major(recurrent_kernel, dropout_mask)
+    return recurrent_blocks(recurrent_kernel, n_gates, dropout_mask, fm != backward), fm
+
+
 TILE = 16
 
 
@@ -205,11 +213,11 @@ def transpose_into(src, dst):
             for j in range(TILE):
                 for i in range(TILE):
                     dst[j0 + j, i0 + i] = src[i0 + i, j0 + j]
-    for i in range(n):                                  # the ragged edges
-        for j in range(m_full if i < n_full else 0, m):
+    for i in range(n_full):                             # the ragged right-hand columns
+        for j in range(m_full, m):
             dst[j, i] = src[i, j]
-    for i in range(n_full, n):
-        for j in range(m_full):
+    for i in range(n_full, n):                          # the ragged bottom rows
+        for j in range(m):
             dst[j, i] = src[i, j]
 
 
@@ -238,9 +246,8 @@ def _dot(a, w, out, feature_major, aT, outT):
 def project(h, U, dropout_mask, r0, z, feature_major, scratch):
     """``z[:] = (h ⊙ m_g) @ U_g`` for every gate (``z = h @ U`` without dropout).
 
-    h: (b, H), batch rows ``r0 …`` of the masks; U: blocks from :func:`recurrent_blocks`
-    (transposed when ``feature_major``: see :func:`feature_major`); z: (b, G·H) output;
-    scratch: from :func:`product_scratch`.
+    h: (b, H), batch rows ``r0 …`` of the masks; U and ``feature_major``: from
+    :func:`recurrent_operand`; z: (b, G·H) output; scratch: from :func:`product_scratch`.
     """
     h_masked, z_gate, hT, zT = scratch
     if dropout_mask is None:
@@ -262,9 +269,9 @@ def project(h, U, dropout_mask, r0, z, feature_major, scratch):
 def project_backward(dz, UT, dropout_mask, r0, dh, feature_major, scratch):
     """``dh[:] = Σ_g (dz_g @ U_gᵀ) ⊙ m_g``, the gradient of :func:`project` w.r.t. ``h``.
 
-    dz: (b, G·H), batch rows ``r0 …``; UT: transposed blocks from
-    :func:`recurrent_blocks` (not transposed when ``feature_major``); dh: (b, H) output;
-    scratch: from :func:`product_scratch`.
+    dz: (b, G·H), batch rows ``r0 …``; UT and ``feature_major``: from
+    :func:`recurrent_operand` (``backward=True``); dh: (b, H) output; scratch: from
+    :func:`product_scratch`.
     """
     dz_gate, dh_gate, dhT, dzT = scratch
     if dropout_mask is None:

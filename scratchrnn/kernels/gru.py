@@ -24,14 +24,13 @@ from .common import (
     PARALLEL_JIT,
     Workspace,
     column_sums,
-    feature_major,
     input_projection_backward,
     loop_bias,
     product_scratch,
     project,
     project_backward,
-    recurrent_blocks,
     recurrent_kernel_gradient,
+    recurrent_operand,
     row_block,
     sequence_inputs,
     time_major,
@@ -42,23 +41,18 @@ from .common import (
 def _recurrent_operands(recurrent_kernel, rdm, reset_after, backward=False):
     """``(U_rec, feature_major, rec_mask, h_mask, U_h)``: what the loops multiply by.
 
-    ``U_rec`` is every gate's block when reset_after, else the z and r blocks only,
-    transposed for the forward or the backward (:func:`~.common.feature_major` says
-    which); ``U_h`` is the candidate's block, used apart when not reset_after (its
-    transpose in the backward).
+    ``U_rec`` is every gate's block when reset_after, else the z and r blocks only, in
+    the form :func:`~.common.recurrent_operand` gives; ``U_h`` is the candidate's block,
+    used apart when not reset_after (its transpose in the backward).
     """
     H = recurrent_kernel.shape[0]
     zr_mask, h_mask = split_recurrent_mask(rdm)
     if reset_after:
+        U_rec, fm = recurrent_operand(recurrent_kernel, N_GATES, rdm, backward)
         rec_mask, h_mask = rdm, None
     else:
+        U_rec, fm = recurrent_operand(recurrent_kernel[:, :2 * H], 2, zr_mask, backward)
         rec_mask = zr_mask
-    fm = feature_major(recurrent_kernel, rec_mask)
-    transposed = fm != backward
-    if reset_after:
-        U_rec = recurrent_blocks(recurrent_kernel, N_GATES, rdm, transposed)
-    else:
-        U_rec = recurrent_blocks(recurrent_kernel[:, :2 * H], 2, zr_mask, transposed)
     U_h = recurrent_kernel[:, 2 * H:]
     return U_rec, fm, rec_mask, h_mask, np.ascontiguousarray(U_h.T if backward else U_h)
 

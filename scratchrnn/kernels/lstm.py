@@ -32,14 +32,13 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
-    feature_major,
     input_projection_backward,
     loop_bias,
     product_scratch,
     project,
     project_backward,
-    recurrent_blocks,
     recurrent_kernel_gradient,
+    recurrent_operand,
     row_block,
     sequence_inputs,
     time_major,
@@ -163,8 +162,7 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
                                         split.threads, "gates")          # gates = x @ kernel
         T, B, _ = xs.shape
         H = h0.shape[1]
-        fm = feature_major(recurrent_kernel, recurrent_dropout_mask)
-        U = recurrent_blocks(recurrent_kernel, N_GATES, recurrent_dropout_mask, transposed=fm)
+        U, fm = recurrent_operand(recurrent_kernel, N_GATES, recurrent_dropout_mask)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
         act_c = ws.get("act_c", (T, B, H), xs.dtype)
@@ -183,9 +181,8 @@ def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, worksp
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
         douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-        fm = feature_major(recurrent_kernel, cache.recurrent_dropout_mask)
-        UT = recurrent_blocks(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
-                              transposed=not fm)
+        UT, fm = recurrent_operand(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
+                                   backward=True)
         dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)
         dh, dc = _backward_loop(douts, dh_T, dc_T, UT, fm, cache.mask, cache.zero_output_for_mask,
                                 cache.recurrent_dropout_mask, cache.activation,

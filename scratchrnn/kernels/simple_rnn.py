@@ -13,14 +13,13 @@ from .common import (
     JIT,
     PARALLEL_JIT,
     Workspace,
-    feature_major,
     input_projection_backward,
     loop_bias,
     product_scratch,
     project,
     project_backward,
-    recurrent_blocks,
     recurrent_kernel_gradient,
+    recurrent_operand,
     row_block,
     sequence_inputs,
     time_major,
@@ -120,8 +119,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
                                      split.threads, "h")                 # hs = x @ kernel
         T, B, _ = xs.shape
         H = h0.shape[1]
-        fm = feature_major(recurrent_kernel, recurrent_dropout_mask)
-        U = recurrent_blocks(recurrent_kernel, 1, recurrent_dropout_mask, transposed=fm)
+        U, fm = recurrent_operand(recurrent_kernel, 1, recurrent_dropout_mask)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         outputs = ws.get("outputs", (T, B, H), xs.dtype)
         h = _forward_loop(hs, loop_bias(bias, hs), h0, U, fm, ms, zero_output_for_mask,
@@ -136,9 +134,8 @@ def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, worksp
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
         douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
-        fm = feature_major(recurrent_kernel, cache.recurrent_dropout_mask)
-        UT = recurrent_blocks(recurrent_kernel, 1, cache.recurrent_dropout_mask,
-                              transposed=not fm)
+        UT, fm = recurrent_operand(recurrent_kernel, 1, cache.recurrent_dropout_mask,
+                                   backward=True)
         da = ws.get("da", cache.h.shape, cache.h.dtype)
         dh = _backward_loop(douts, dh_T, UT, fm, cache.mask, cache.zero_output_for_mask,
                             cache.recurrent_dropout_mask, cache.activation, cache.h, da,
