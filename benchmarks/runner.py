@@ -6,12 +6,17 @@ default): ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS`` set in its environment,
 Numba's ``np.dot`` calls), TensorFlow's intra/inter-op threads, ``torch.set_num_threads``.
 Separate processes because the libraries' thread pools spin-wait after their work:
 sharing two cores, PyTorch ran 800x slower right after TensorFlow in one process.
-For each cell and configuration a backend is built and called once (the *first call*,
-reported apart: it holds Numba's compile or cache load and ``tf.function``'s tracing),
-warmed up, then timed for a budget of seconds.  The whole matrix runs in two passes
-(one with ``--quick``), the backends in one order and then the reverse, so that a
-slow spell of the machine falls on all of them; the report gives the median and
-inter-quartile range of both passes' samples.  Ratios are against Keras CPU in the same
+
+The processes stay up for the whole matrix and take turns, case by case.  For each cell
+and configuration every backend is built and called once (the *first call*, reported
+apart: it holds Numba's compile or cache load and ``tf.function``'s tracing) and warmed
+up.  Then the case's budget of seconds is spent in ``ROUNDS`` rounds: in each round
+every backend times each mode for its share, one backend at a time, ``PAUSE_S`` apart,
+the order reversed from one round to the next (:func:`schedule`).  So the backends are
+compared over the same seconds of the machine: on the 2-core VM this was measured on,
+the same call runs ~1.7x slower for spells of ~25 s, which a process per backend and
+pass let fall on one backend and not on another.  The report gives the median and
+inter-quartile range of each case's samples.  Ratios are against Keras CPU in the same
 run.  GFLOP/s counts the GEMMs only (``2·B·T·(I+H)·gH`` forward, three times that
 forward+backward) and is set against the machine's measured sgemm peak (NumPy, 2048²,
 same thread count).
@@ -25,7 +30,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 from .backends import CELLS, Skip, all_backends
@@ -35,6 +39,12 @@ CONFIGS = [(1, 100, 8, 32), (32, 50, 10, 64), (32, 100, 128, 128), (64, 100, 256
            (128, 50, 512, 512), (64, 25, 1024, 1024)]
 QUICK_CONFIGS = [(1, 100, 8, 32), (32, 50, 10, 64)]
 MODES = ("forward", "forward_backward")
+#: Turns each backend takes at each case (see :func:`schedule`).
+ROUNDS = 3
+#: Seconds between two turns, for the last backend's thread pools to stop spin-waiting:
+#: without it, the numba LSTM's fwd+bwd at (32, 50, 10, 64) ran 3.1–3.8 ms in turns with
+#: PyTorch or the numpy backend, against 1.8 alone.
+PAUSE_S = 0.1
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -72,49 +82,151 @@ def machine():
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
 
 
-# --- the child: one thread count -------------------------------------------------------
+def schedule(backends, rounds=ROUNDS):
+    """The turns of one case: ``(backend, mode)`` pairs, every backend timing each mode
+    once a round, in ``backends`` order in even rounds and reversed in odd ones."""
+    return [(backend, mode) for r in range(rounds) for mode in MODES
+            for backend in (backends if r % 2 == 0 else backends[::-1])]
 
-def run_child(threads, backend_name, configs, cells, budget_s, progress):
-    """Time every (cell, config, mode) of one backend with ``threads`` threads."""
+
+# --- the child: one backend, timing what the parent asks -------------------------------
+
+def serve(threads, backend_name, requests=sys.stdin, replies=None):
+    """Answer the parent's requests, one JSON object a line each way:
+
+    - ``{"op": "configure"}`` → ``{"info": ...}`` or ``{"skipped": why}``;
+    - ``{"op": "prepare", "cell", "config"}`` → ``{"first_call_s": {mode: s}}`` (each mode
+      called once more after its first call, to warm up) or ``{"skipped": why}``;
+    - ``{"op": "time", "mode", "budget_s"}`` → ``{"samples_s": [...]}``.
+    """
+    if replies is None:
+        # Whatever the libraries print goes to stderr: stdout carries the replies alone.
+        replies = os.fdopen(os.dup(1), "w", buffering=1)
+        os.dup2(2, 1)
     from threadpoolctl import threadpool_limits
-    threadpool_limits(threads)
     backend = next(b for b in all_backends() if b.name == backend_name)
-    try:
-        info = backend.configure(threads)
-        info["versions"] = backend.versions()
-    except (Skip, ImportError) as why:
-        return {"skipped": str(why), "records": [
-            _skip(cell, config, mode, backend_name, threads, str(why))
-            for cell in cells for config in configs for mode in MODES]}
-    records = []
-    bar = _progress(len(cells) * len(configs), f"{backend_name}, {threads} thread(s)", progress)
-    for cell in cells:
-        for config in configs:
+    calls = {}
+    with threadpool_limits(threads):
+        for line in requests:
+            request = json.loads(line)
             try:
-                calls = backend.prepare(cell, config, threads)
-            except Skip as why:
-                records += [_skip(cell, config, mode, backend_name, threads, str(why))
-                            for mode in MODES]
-                bar.update()
-                continue
-            for mode, fn in zip(MODES, calls):
-                first = _timed(fn)
-                _timed(fn)                                   # warm-up
-                records.append({"cell": cell, "config": list(config), "mode": mode,
-                                "backend": backend_name, "threads": threads,
-                                "first_call_s": first, "samples_s": _samples(fn, budget_s)})
-            bar.update()
-    bar.close()
-    return {"info": info, "records": records}
+                reply = _answer(request, backend, threads, calls)
+            except (Skip, ImportError) as why:
+                reply = {"skipped": str(why)}
+            print(json.dumps(reply), file=replies)
 
 
-def _samples(fn, budget_s, least=2, most=50):
-    """Call ``fn`` until ``budget_s`` is spent (at least ``least``, at most ``most`` times)."""
+def _answer(request, backend, threads, calls):
+    op = request["op"]
+    if op == "configure":
+        return {"info": {**backend.configure(threads), "versions": backend.versions()}}
+    if op == "prepare":
+        calls.clear()          # the previous case's layers and arrays go first
+        calls.update(zip(MODES, backend.prepare(request["cell"], tuple(request["config"]),
+                                                threads)))
+        first = {}
+        for mode, fn in calls.items():
+            first[mode] = _timed(fn)
+            fn()                                          # warm-up
+        return {"first_call_s": first}
+    if op == "time":
+        return {"samples_s": _samples(calls[request["mode"]], request["budget_s"])}
+    raise ValueError(f"request op: expected configure, prepare or time, got {op!r}")
+
+
+def _samples(fn, budget_s, most=50):
+    """Call ``fn`` until ``budget_s`` is spent: at least once, at most ``most`` times."""
     samples, start = [], time.perf_counter()
-    while len(samples) < most and (len(samples) < least
-                                   or time.perf_counter() - start < budget_s):
+    while len(samples) < most and (not samples or time.perf_counter() - start < budget_s):
         samples.append(_timed(fn))
     return samples
+
+
+class Child:
+    """One backend's process (``python -m benchmarks --serve``), with its thread count
+    fixed in its environment before any library starts a pool."""
+
+    def __init__(self, threads, backend):
+        self.backend = backend
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="3")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks", "--serve", str(threads), "--backend", backend],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
+            cwd=os.path.dirname(HERE))
+
+    def ask(self, op, **args):
+        self.process.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {self.backend} process ended (exit code "
+                               f"{self.process.wait()}) on {op} {args}; its stderr says why")
+        return json.loads(line)
+
+    def close(self):
+        if not self.process.stdin.closed:
+            self.process.stdin.close()
+        self.process.wait()
+
+
+def run_threads(threads, backends, configs, cells, budget_s, progress, rounds=ROUNDS):
+    """Every case of the matrix with ``threads`` threads, the backends taking turns."""
+    children = [Child(threads, name) for name in backends]
+    info, skipped, records = {}, {}, []
+    try:
+        for child in children:
+            reply = child.ask("configure")
+            if "skipped" in reply:
+                skipped[child.backend] = reply["skipped"]
+                child.close()
+            else:
+                info[child.backend] = reply["info"]
+        live = [c for c in children if c.backend in info]
+        bar = _progress(len(cells) * len(configs), f"{threads} thread(s)", progress)
+        for cell in cells:
+            for config in configs:
+                records += _case(cell, config, threads, live, budget_s, rounds)
+                bar.update()
+        bar.close()
+    finally:
+        for child in children:
+            child.close()
+    records += [_skip(cell, config, mode, name, threads, why) for name, why in skipped.items()
+                for cell in cells for config in configs for mode in MODES]
+    return {"threads": threads, "sgemm_peak_gflops": _peak_in_child(threads),
+            "backends": info, "skipped": skipped, "records": records}
+
+
+def _case(cell, config, threads, children, budget_s, rounds):
+    """One cell and config on every backend: built, first call, then ``rounds`` turns."""
+    records, ready = [], []
+    for child in children:
+        reply = child.ask("prepare", cell=cell, config=config)
+        if "skipped" in reply:
+            records += [_skip(cell, config, mode, child.backend, threads, reply["skipped"])
+                        for mode in MODES]
+        else:
+            ready.append((child, reply["first_call_s"]))
+    samples = {(child.backend, mode): [] for child, _ in ready for mode in MODES}
+    by_name = {child.backend: child for child, _ in ready}
+    for name, mode in schedule(list(by_name), rounds):
+        time.sleep(PAUSE_S)
+        samples[name, mode] += by_name[name].ask("time", mode=mode,
+                                                 budget_s=budget_s / rounds)["samples_s"]
+    for child, first in ready:
+        for mode in MODES:
+            records.append(_summary(cell, config, mode, child.backend, threads, first[mode],
+                                    samples[child.backend, mode]))
+    return records
+
+
+def _summary(cell, config, mode, backend, threads, first_call_s, seconds):
+    median = statistics.median(seconds)
+    return {"cell": cell, "config": list(config), "mode": mode, "backend": backend,
+            "threads": threads, "first_call_s": first_call_s, "median_ms": 1e3 * median,
+            "q1_ms": 1e3 * _quantile(seconds, 0.25), "q3_ms": 1e3 * _quantile(seconds, 0.75),
+            "repeats": len(seconds), "gflops": gemm_flops(cell, config, mode) / median / 1e9}
 
 
 def _skip(cell, config, mode, backend, threads, why):
@@ -133,7 +245,7 @@ def _progress(total, label, enabled):
                 disable=not enabled)
 
 
-# --- the parent: one child per thread count, then the report ---------------------------------
+# --- the parent: the children per thread count, then the report ------------------------------
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(
@@ -143,38 +255,32 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", default=None,
                         help="thread counts to run (default: 1 2; --quick: 2)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=None)
+    names = [b.name for b in all_backends()]
+    parser.add_argument("--backends", nargs="+", choices=names, default=names,
+                        help="backends to run (default: all)")
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds of timed rounds per case (default 0.7; --quick 0.4)")
+                        help="seconds of timed calls per case and backend, over all "
+                             f"{ROUNDS} rounds (default 0.7; --quick 0.4)")
     parser.add_argument("--out", default=os.path.join(HERE, "results"),
                         help="folder for the JSON and PNG (default benchmarks/results)")
     parser.add_argument("--name", default=None, help="file name stem (default: bench or quick)")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    if args.serve is not None:
+        serve(args.serve, args.backend)
+        return 0
+
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     cells = args.cells or (["LSTM", "GRU"] if args.quick else list(CELLS))
     budget = args.budget or (0.4 if args.quick else 0.7)
-
-    if args.child is not None:
-        result = run_child(args.child, args.backend, configs, cells, budget,
-                           not args.no_progress)
-        with open(args.child_out, "w") as f:
-            json.dump(result, f)
-        return 0
-
     threads = args.threads or ([2] if args.quick else [1, 2])
     started = time.time()
-    names = [b.name for b in all_backends()]
-    runs = []
-    for n in threads:
-        passes = [names] if args.quick else [names, names[::-1]]
-        results = [_spawn(n, name, args, cells, budget / len(passes))
-                   for order in passes for name in order]
-        runs.append(_merge(n, results))
+    runs = [run_threads(n, args.backends, configs, cells, budget, not args.no_progress)
+            for n in threads]
     report = {"date": datetime.date.today().isoformat(), "machine": machine(),
-              "command": "python -m benchmarks " + " ".join(argv or []),
+              "command": "python -m benchmarks " + " ".join(argv or sys.argv[1:]),
               "wall_s": round(time.time() - started, 1), "runs": runs}
     os.makedirs(args.out, exist_ok=True)
     stem = os.path.join(args.out, args.name or ("quick" if args.quick else "bench"))
@@ -188,49 +294,6 @@ def main(argv=None):
     except ImportError:
         print(f"\nwrote {stem}.json (no plot: pip install matplotlib)")
     return 0
-
-
-def _spawn(threads, backend, args, cells, budget):
-    """Run one backend over the matrix in a fresh process (fresh thread pools)."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="3")
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "run.json")
-        command = [sys.executable, "-m", "benchmarks", "--child", str(threads), "--backend",
-                   backend, "--child-out", out, "--cells", *cells, "--budget", str(budget)]
-        command += ["--quick"] * args.quick + ["--no-progress"] * args.no_progress
-        subprocess.run(command, env=env, check=True, cwd=os.path.dirname(HERE))
-        with open(out) as f:
-            return json.load(f)
-
-
-def _merge(threads, results):
-    """One thread count's report: the samples of both passes pooled per case."""
-    pooled, info, skipped = {}, {}, {}
-    for result in results:
-        for r in result["records"]:
-            key = (r["cell"], tuple(r["config"]), r["mode"], r["backend"])
-            if "skipped" in r:
-                skipped[r["backend"]] = r["skipped"]
-                pooled.setdefault(key, r)
-                continue
-            merged = pooled.setdefault(key, {**r, "samples_s": [], "first_call_s": []})
-            merged["samples_s"] += r["samples_s"]
-            merged["first_call_s"].append(r["first_call_s"])
-        if "info" in result:
-            info[result["records"][0]["backend"]] = result["info"]
-    records = []
-    for (cell, config, mode, _), r in pooled.items():
-        if "samples_s" in r:
-            seconds = r.pop("samples_s")
-            median = statistics.median(seconds)
-            r.update(median_ms=1e3 * median, q1_ms=1e3 * _quantile(seconds, 0.25),
-                     q3_ms=1e3 * _quantile(seconds, 0.75), repeats=len(seconds),
-                     first_call_s=max(r["first_call_s"]),
-                     gflops=gemm_flops(cell, config, mode) / median / 1e9)
-        records.append(r)
-    return {"threads": threads, "sgemm_peak_gflops": _peak_in_child(threads),
-            "backends": info, "skipped": skipped, "records": records}
 
 
 def _peak_in_child(threads):
