@@ -200,24 +200,24 @@ def run_threads(threads, backends, configs, cells, budget_s, progress, rounds=RO
 
 def _case(cell, config, threads, children, budget_s, rounds):
     """One cell and config on every backend: built, first call, then ``rounds`` turns."""
-    records, ready = [], []
+    records, ready = [], {}
     for child in children:
         reply = child.ask("prepare", cell=cell, config=config)
         if "skipped" in reply:
             records += [_skip(cell, config, mode, child.backend, threads, reply["skipped"])
                         for mode in MODES]
         else:
-            ready.append((child, reply["first_call_s"]))
-    samples = {(child.backend, mode): [] for child, _ in ready for mode in MODES}
-    by_name = {child.backend: child for child, _ in ready}
-    for name, mode in schedule(list(by_name), rounds):
+            ready[child.backend] = child, reply["first_call_s"]
+    samples = {(name, mode): [] for name in ready for mode in MODES}
+    for name, mode in schedule(list(ready), rounds):
         time.sleep(PAUSE_S)
-        samples[name, mode] += by_name[name].ask("time", mode=mode,
-                                                 budget_s=budget_s / rounds)["samples_s"]
-    for child, first in ready:
+        child, _ = ready[name]
+        samples[name, mode] += child.ask("time", mode=mode, budget_s=budget_s / rounds)[
+            "samples_s"]
+    for name, (_, first) in ready.items():
         for mode in MODES:
-            records.append(_summary(cell, config, mode, child.backend, threads, first[mode],
-                                    samples[child.backend, mode]))
+            records.append(_summary(cell, config, mode, name, threads, first[mode],
+                                    samples[name, mode]))
     return records
 
 
