@@ -1,5 +1,7 @@
 """The benchmark report: a terminal table and a PNG plot, from the runner's JSON."""
 
+import statistics
+
 from .backends import CELLS
 
 ORDER = ("numpy", "numba", "keras-cpu", "torch-cpu", "cudnn")
@@ -53,11 +55,20 @@ def _timed(r):
     return r is not None and "median_ms" in r
 
 
+def speedup(slow, fast):
+    """How many times faster record ``fast`` ran than record ``slow``: paired by round,
+    the median of ``slow``'s turn median over ``fast``'s in the same round (the runner's
+    ``turn_ms``); the ratio of the two medians for records without turns."""
+    if "turn_ms" in slow and "turn_ms" in fast and len(slow["turn_ms"]) == len(fast["turn_ms"]):
+        return statistics.median(s / f for s, f in zip(slow["turn_ms"], fast["turn_ms"]))
+    return slow["median_ms"] / fast["median_ms"]
+
+
 def _ratio(rows, slow, fast):
-    """How many times faster ``fast`` is than ``slow``."""
+    """:func:`speedup` of ``rows[fast]`` on ``rows[slow]``, as text."""
     if not (_timed(rows.get(slow)) and _timed(rows.get(fast))):
         return "-"
-    return f"{rows[slow]['median_ms'] / rows[fast]['median_ms']:.2f}x"
+    return f"{speedup(rows[slow], rows[fast]):.2f}x"
 
 
 def _peaks(rows, peak):
@@ -81,7 +92,7 @@ def plot(report, path):
             configs = sorted({k[1] for k in by if k[0] == cell}, key=lambda c: c[0] * c[3] ** 2)
             labels = ["\n".join(map(str, c)) for c in configs]
             for row, (title, value) in enumerate([
-                    ("speed-up on Keras CPU, fwd+bwd", lambda r, k: k / r["median_ms"]),
+                    ("speed-up on Keras CPU, fwd+bwd", lambda r, k: speedup(k, r)),
                     ("% of sgemm peak, fwd+bwd",
                      lambda r, k, peak=run["sgemm_peak_gflops"]: 100 * r["gflops"] / peak)]):
                 ax = axes[2 * i + row, j]
@@ -93,7 +104,7 @@ def plot(report, path):
                         k = by.get((cell, config, "forward_backward", "keras-cpu"))
                         if _timed(r) and _timed(k):
                             xs.append(c_i + (n - len(ORDER) / 2) * width)
-                            ys.append(value(r, k["median_ms"]))
+                            ys.append(value(r, k))
                     if xs:
                         ax.bar(xs, ys, width, label=backend)
                 ax.set_xticks(range(len(configs)), labels, fontsize=7)

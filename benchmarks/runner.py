@@ -12,12 +12,15 @@ and configuration every backend is built and called once (the *first call*, repo
 apart: it holds Numba's compile or cache load and ``tf.function``'s tracing) and warmed
 up.  Then the case's budget of seconds is spent in ``ROUNDS`` rounds: in each round
 every backend times each mode for its share, one backend at a time, ``PAUSE_S`` apart,
-the order reversed from one round to the next (:func:`schedule`).  So the backends are
-compared over the same seconds of the machine: on the 2-core VM this was measured on,
-the same call runs ~1.7x slower for spells of ~25 s, which a process per backend and
-pass let fall on one backend and not on another.  The report gives the median and
+the order reversed from one round to the next (:func:`schedule`); a turn starts with an
+untimed call (see ``WARM_UP_MAX_S``).  So the backends are compared over the same
+seconds of the machine: on the 2-core VM this was measured on, the same call runs ~1.7x
+slower for spells of ~25 s, which a process per backend and pass let fall on one
+backend and not on another.  The report gives the median and
 inter-quartile range of each case's samples.  Ratios are against Keras CPU in the same
-run.  GFLOP/s counts the GEMMs only (``2·B·T·(I+H)·gH`` forward, three times that
+run, paired by round: the median over rounds of the two backends' turn medians' ratio
+(turns of one round are seconds apart, so a spell of the machine cancels out of it).
+GFLOP/s counts the GEMMs only (``2·B·T·(I+H)·gH`` forward, three times that
 forward+backward) and is set against the machine's measured sgemm peak (NumPy, 2048²,
 same thread count).
 """
@@ -43,8 +46,13 @@ MODES = ("forward", "forward_backward")
 ROUNDS = 3
 #: Seconds between two turns, for the last backend's thread pools to stop spin-waiting:
 #: without it, the numba LSTM's fwd+bwd at (32, 50, 10, 64) ran 3.1–3.8 ms in turns with
-#: PyTorch or the numpy backend, against 1.8 alone.
-PAUSE_S = 0.1
+#: PyTorch or the numpy backend, against 1.8 alone (1.8–1.9 with this pause).
+PAUSE_S = 0.05
+#: A turn starts with an untimed call when a call takes less than this many seconds:
+#: the numpy backend's first LSTM forward after another backend's turn took 410–430 ms
+#: at (128, 50, 512, 512), its next ones 250–280.  Longer calls are timed from the first,
+#: to keep the matrix under 10 minutes.
+WARM_UP_MAX_S = 0.5
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -97,7 +105,8 @@ def serve(threads, backend_name, requests=sys.stdin, replies=None):
     - ``{"op": "configure"}`` → ``{"info": ...}`` or ``{"skipped": why}``;
     - ``{"op": "prepare", "cell", "config"}`` → ``{"first_call_s": {mode: s}}`` (each mode
       called once more after its first call, to warm up) or ``{"skipped": why}``;
-    - ``{"op": "time", "mode", "budget_s"}`` → ``{"samples_s": [...]}``.
+    - ``{"op": "time", "mode", "budget_s"}`` → ``{"samples_s": [...]}``, after an untimed
+      call when the mode's warm-up took less than ``WARM_UP_MAX_S``.
     """
     if replies is None:
         # Whatever the libraries print goes to stderr: stdout carries the replies alone.
@@ -122,15 +131,17 @@ def _answer(request, backend, threads, calls):
         return {"info": {**backend.configure(threads), "versions": backend.versions()}}
     if op == "prepare":
         calls.clear()          # the previous case's layers and arrays go first
-        calls.update(zip(MODES, backend.prepare(request["cell"], tuple(request["config"]),
-                                                threads)))
         first = {}
-        for mode, fn in calls.items():
+        for mode, fn in zip(MODES, backend.prepare(request["cell"], tuple(request["config"]),
+                                                   threads)):
             first[mode] = _timed(fn)
-            fn()                                          # warm-up
+            calls[mode] = fn, _timed(fn) < WARM_UP_MAX_S          # warm-up
         return {"first_call_s": first}
     if op == "time":
-        return {"samples_s": _samples(calls[request["mode"]], request["budget_s"])}
+        fn, warm_up = calls[request["mode"]]
+        if warm_up:
+            fn()
+        return {"samples_s": _samples(fn, request["budget_s"])}
     raise ValueError(f"request op: expected configure, prepare or time, got {op!r}")
 
 
@@ -208,24 +219,28 @@ def _case(cell, config, threads, children, budget_s, rounds):
                         for mode in MODES]
         else:
             ready[child.backend] = child, reply["first_call_s"]
-    samples = {(name, mode): [] for name in ready for mode in MODES}
+    turns = {(name, mode): [] for name in ready for mode in MODES}
     for name, mode in schedule(list(ready), rounds):
         time.sleep(PAUSE_S)
         child, _ = ready[name]
-        samples[name, mode] += child.ask("time", mode=mode, budget_s=budget_s / rounds)[
-            "samples_s"]
+        turns[name, mode].append(child.ask("time", mode=mode, budget_s=budget_s / rounds)[
+            "samples_s"])
     for name, (_, first) in ready.items():
         for mode in MODES:
             records.append(_summary(cell, config, mode, name, threads, first[mode],
-                                    samples[name, mode]))
+                                    turns[name, mode]))
     return records
 
 
-def _summary(cell, config, mode, backend, threads, first_call_s, seconds):
+def _summary(cell, config, mode, backend, threads, first_call_s, turns):
+    """One case's record: the median and quartiles of all its samples, and the median
+    of each turn (``turn_ms``, in round order), which the report pairs across backends."""
+    seconds = [s for turn in turns for s in turn]
     median = statistics.median(seconds)
     return {"cell": cell, "config": list(config), "mode": mode, "backend": backend,
             "threads": threads, "first_call_s": first_call_s, "median_ms": 1e3 * median,
             "q1_ms": 1e3 * _quantile(seconds, 0.25), "q3_ms": 1e3 * _quantile(seconds, 0.75),
+            "turn_ms": [1e3 * statistics.median(turn) for turn in turns],
             "repeats": len(seconds), "gflops": gemm_flops(cell, config, mode) / median / 1e9}
 
 

@@ -62,6 +62,33 @@ def test_the_child_answers_skipped_with_the_reason(monkeypatch):
         {"skipped": "no GPU"}, {"skipped": "cuDNN has no SimpleRNN in Keras"}]
 
 
+class Counting:
+    """A backend whose calls count themselves."""
+    name = "numpy"
+
+    def __init__(self):
+        self.calls = {mode: 0 for mode in runner.MODES}
+
+    def prepare(self, cell, config, threads):
+        def call(mode):
+            self.calls[mode] += 1
+        return [lambda mode=mode: call(mode) for mode in runner.MODES]
+
+
+@pytest.mark.parametrize("warm_up_max_s, untimed", [(10.0, 1), (0.0, 0)])
+def test_a_turn_starts_with_an_untimed_call_when_calls_are_short(monkeypatch, warm_up_max_s,
+                                                                untimed):
+    backend = Counting()
+    monkeypatch.setattr(runner, "all_backends", lambda: [backend])
+    monkeypatch.setattr(runner, "WARM_UP_MAX_S", warm_up_max_s)
+    prepared, timed = _serve("numpy", {"op": "prepare", "cell": "LSTM", "config": TINY},
+                             {"op": "time", "mode": "forward", "budget_s": 0.001})
+    assert set(prepared["first_call_s"]) == set(runner.MODES)
+    # the first call and the warm-up of each mode, then the turn
+    assert backend.calls == {"forward": 2 + untimed + len(timed["samples_s"]),
+                             "forward_backward": 2}
+
+
 def test_the_child_rejects_an_unknown_request():
     with pytest.raises(ValueError, match="request op: expected configure, prepare or time, "
                                          "got 'run'"):
@@ -82,6 +109,7 @@ def test_a_small_matrix_end_to_end(monkeypatch):
         for m in runner.MODES}
     for r in records:
         assert r["repeats"] >= 2                     # at least one sample a round
+        assert len(r["turn_ms"]) == 2 and all(t > 0 for t in r["turn_ms"])
         assert 0 < r["q1_ms"] <= r["median_ms"] <= r["q3_ms"]
         assert r["first_call_s"] > 0
         assert r["gflops"] == pytest.approx(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.report import markdown, table
+from benchmarks.report import markdown, speedup, table
 from benchmarks.runner import gemm_flops
 from scratchrnn import cli
 
@@ -56,3 +56,12 @@ def test_the_table_shows_times_ratios_and_skips():
 def test_the_markdown_table():
     text = markdown(REPORT, 2)
     assert "| LSTM | 32, 50, 10, 64 | 1 / 2 | 2 / 6 | 2.00x / 3.00x |" in text
+
+
+def test_speedups_pair_the_turns_of_a_round():
+    """A spell that slows round 2 for both backends cancels out of the paired ratio; the
+    ratio of medians, without turns, does not pair anything."""
+    keras = {"median_ms": 6.0, "turn_ms": [6.0, 12.0, 6.0]}
+    numba = {"median_ms": 4.0, "turn_ms": [2.0, 4.0, 2.2]}
+    assert speedup(keras, numba) == pytest.approx(3.0)              # median of 3, 3, 2.73
+    assert speedup({"median_ms": 6.0}, {"median_ms": 4.0}) == pytest.approx(1.5)
