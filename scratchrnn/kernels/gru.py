@@ -33,7 +33,6 @@ from .common import (
     recurrent_operand,
     row_block,
     sequence_inputs,
-    time_major,
     work_split,
 )
 
@@ -111,7 +110,7 @@ def _forward_rows(r0, r1, gates, input_bias, h0, U_rec, feature_major, U_h, recu
                     out[b, j] = h[b, j]
             elif zero_output_for_mask:
                 out[b] = 0
-        outputs[s, r0:r1] = out
+        outputs[r0:r1, s] = out                           # batch-major: the user's array
     h_T[r0:r1] = h
 
 
@@ -153,10 +152,10 @@ def _backward_rows(r0, r1, douts, dh_T, U_recT, feature_major, U_hT, mask, zero_
                 dxb[:] = 0
                 da_h[b] = 0
                 if not zero_output_for_mask:
-                    d_carry[b] += douts[s, r0 + b]     # flows to the output this step repeats
+                    d_carry[b] += douts[r0 + b, s]     # flows to the output this step repeats
                 continue
             for j in range(H):
-                d = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
+                d = dh[b, j] + douts[r0 + b, s, j] + d_carry[b, j]
                 d_carry[b, j] = 0
                 dh_direct[b, j] = d * gb[j]                                # dh_{t-1} = dh z
                 dxb[j] = d * (hpb[j] - gb[2 * H + j])                      # dz
@@ -225,7 +224,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
             recurrent_kernel, recurrent_dropout_mask, reset_after)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         u = ws.get("u", (T, B, H), xs.dtype)
-        outputs = ws.get("outputs", (T, B, H), xs.dtype)
+        outputs = np.empty((B, T, H), xs.dtype)        # handed to the user, never reused
         h = _forward_loop(gates, loop_bias(input_bias, gates), h0, U_rec, fm, U_h,
                           None if recurrent_bias is None else np.ascontiguousarray(recurrent_bias),
                           ms, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
@@ -233,14 +232,14 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
         cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
                          bias is not None, reset_after, go_backwards, zero_output_for_mask,
                          activation, recurrent_activation)
-        return (batch_major(outputs, False), h), cache
+        return (outputs, h), cache
 
 
 def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
-        douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        douts = np.ascontiguousarray(d_outputs)                   # (B, T, H), read in place
         H = dh_T.shape[1]
         rdm = cache.recurrent_dropout_mask
         U_recT, fm, rec_mask, h_mask, U_hT = _recurrent_operands(

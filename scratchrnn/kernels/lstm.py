@@ -41,7 +41,6 @@ from .common import (
     recurrent_operand,
     row_block,
     sequence_inputs,
-    time_major,
     work_split,
 )
 
@@ -80,7 +79,7 @@ def _forward_rows(r0, r1, gates, bias, h0, c0, U, feature_major, mask, zero_outp
                     out[b, j] = h[b, j]
             elif zero_output_for_mask:
                 out[b] = 0
-        outputs[s, r0:r1] = out
+        outputs[r0:r1, s] = out                           # batch-major: the user's array
     h_T[r0:r1], c_T[r0:r1] = h, c
 
 
@@ -114,10 +113,10 @@ def _backward_rows(r0, r1, douts, dh_T, dc_T, UT, feature_major, mask, zero_outp
             if not (mask is None or mask[s, r0 + b]):
                 dzb[:] = 0
                 if not zero_output_for_mask:
-                    d_carry[b] += douts[s, r0 + b]     # flows to the output this step repeats
+                    d_carry[b] += douts[r0 + b, s]     # flows to the output this step repeats
                 continue
             for j in range(H):
-                dh_cell[j] = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
+                dh_cell[j] = dh[b, j] + douts[r0 + b, s, j] + d_carry[b, j]
                 d_carry[b, j] = 0
                 dact[j] = dh_cell[j] * zb[3 * H + j]          # d act(c) = dh o
             kact.backward(dact, ac, activation)               # -> through act(c)
@@ -166,21 +165,21 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
         c_prev = ws.get("c_prev", (T, B, H), xs.dtype)
         act_c = ws.get("act_c", (T, B, H), xs.dtype)
-        outputs = ws.get("outputs", (T, B, H), xs.dtype)
+        outputs = np.empty((B, T, H), xs.dtype)        # handed to the user, never reused
         h, c = _forward_loop(gates, loop_bias(bias, gates), h0, c0, U, fm, ms,
                              zero_output_for_mask, recurrent_dropout_mask, activation,
                              recurrent_activation, h_prev, c_prev, act_c, outputs, split.blocks)
         cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
                           recurrent_dropout_mask, bias is not None, go_backwards,
                           zero_output_for_mask, activation, recurrent_activation)
-        return (batch_major(outputs, False), h, c), cache
+        return (outputs, h, c), cache
 
 
 def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
-        douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        douts = np.ascontiguousarray(d_outputs)                   # (B, T, H), read in place
         UT, fm = recurrent_operand(recurrent_kernel, N_GATES, cache.recurrent_dropout_mask,
                                    backward=True)
         dz = ws.get("dz", cache.gates.shape, cache.gates.dtype)

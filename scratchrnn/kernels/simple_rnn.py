@@ -22,7 +22,6 @@ from .common import (
     recurrent_operand,
     row_block,
     sequence_inputs,
-    time_major,
     work_split,
 )
 
@@ -51,7 +50,7 @@ def _forward_rows(r0, r1, hs, bias, h0, U, feature_major, mask, zero_output_for_
                 out[b] = ab
             elif zero_output_for_mask:
                 out[b] = 0
-        outputs[s, r0:r1] = out
+        outputs[r0:r1, s] = out                           # batch-major: the user's array
     h_T[r0:r1] = h
 
 
@@ -83,10 +82,10 @@ def _backward_rows(r0, r1, douts, dh_T, UT, feature_major, mask, zero_output_for
             if not (mask is None or mask[s, r0 + b]):
                 dab[:] = 0
                 if not zero_output_for_mask:
-                    d_carry[b] += douts[s, r0 + b]     # flows to the output this step repeats
+                    d_carry[b] += douts[r0 + b, s]     # flows to the output this step repeats
                 continue
             for j in range(H):
-                dab[j] = dh[b, j] + douts[s, r0 + b, j] + d_carry[b, j]
+                dab[j] = dh[b, j] + douts[r0 + b, s, j] + d_carry[b, j]
                 d_carry[b, j] = 0
             kact.backward(dab, hs[s, r0 + b], activation)       # through act
         project_backward(da[s, r0:r1], UT, rdm, r0, dh_new, feature_major, scratch)  # da Uᵀ
@@ -121,19 +120,19 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
         H = h0.shape[1]
         U, fm = recurrent_operand(recurrent_kernel, 1, recurrent_dropout_mask)
         h_prev = ws.get("h_prev", (T, B, H), xs.dtype)
-        outputs = ws.get("outputs", (T, B, H), xs.dtype)
+        outputs = np.empty((B, T, H), xs.dtype)        # handed to the user, never reused
         h = _forward_loop(hs, loop_bias(bias, hs), h0, U, fm, ms, zero_output_for_mask,
                           recurrent_dropout_mask, activation, h_prev, outputs, split.blocks)
         cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
                                bias is not None, go_backwards, zero_output_for_mask, activation)
-        return (batch_major(outputs, False), h), cache
+        return (outputs, h), cache
 
 
 def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()
-        douts = time_major(d_outputs, False, ws, "d_outputs")                  # (T, B, H)
+        douts = np.ascontiguousarray(d_outputs)                   # (B, T, H), read in place
         UT, fm = recurrent_operand(recurrent_kernel, 1, cache.recurrent_dropout_mask,
                                    backward=True)
         da = ws.get("da", cache.h.shape, cache.h.dtype)
