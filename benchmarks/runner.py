@@ -135,7 +135,8 @@ def _answer(request, backend, threads, calls):
         for mode, fn in zip(MODES, backend.prepare(request["cell"], tuple(request["config"]),
                                                    threads)):
             first[mode] = _timed(fn)
-            calls[mode] = fn, _timed(fn) < WARM_UP_MAX_S          # warm-up
+            warm_up_s = _timed(fn)
+            calls[mode] = fn, warm_up_s < WARM_UP_MAX_S      # whether each turn warms up too
         return {"first_call_s": first}
     if op == "time":
         fn, warm_up = calls[request["mode"]]

@@ -60,7 +60,8 @@ def _recurrent_operands(recurrent_kernel, rdm, reset_after, backward=False):
 def _forward_rows(r0, r1, gates, input_bias, h0, U_rec, feature_major, U_h, recurrent_bias,
                   mask, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
                   recurrent_activation, h_prev, u, outputs, h_T):
-    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache.
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache
+    and of ``outputs`` (B, T, H), the array the user gets.
     ``gates`` holds ``x @ kernel`` on entry and the activated gates on return."""
     T, _, G3 = gates.shape
     B, H = r1 - r0, G3 // 3

@@ -16,6 +16,8 @@ What changes, and why:
 * ``x @ kernel`` is written into the ``gates`` buffer, and the loop finishes each row in
   place (``+ bias + h @ U``, then the activations): one array of the sequence's size
   streams through the loop, not two.
+* the loop writes the outputs straight into the batch-major array the user gets, and the
+  backward reads ``d_outputs`` where it lies: no time-major copy either way.
 
 The cache is the same :class:`~scratchrnn.ops.lstm.LSTMCache`, so either backend's
 backward accepts either's forward.  ``tests/test_numba.py`` holds the two equal.
@@ -48,7 +50,8 @@ from .common import (
 @njit(**JIT)
 def _forward_rows(r0, r1, gates, bias, h0, c0, U, feature_major, mask, zero_output_for_mask, rdm,
                   activation, recurrent_activation, h_prev, c_prev, act_c, outputs, h_T, c_T):
-    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache.
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache
+    and of ``outputs`` (B, T, H), the array the user gets.
     ``gates`` holds ``x @ kernel`` on entry and the activated gates on return."""
     T, _, G4 = gates.shape
     B, H = r1 - r0, G4 // 4

@@ -29,7 +29,8 @@ from .common import (
 @njit(**JIT)
 def _forward_rows(r0, r1, hs, bias, h0, U, feature_major, mask, zero_output_for_mask, rdm,
                   activation, h_prev, outputs, h_T):
-    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache.
+    """The forward time loop for batch rows ``r0 … r1-1``; writes their rows of the cache
+    and of ``outputs`` (B, T, H), the array the user gets.
     ``hs`` holds ``x @ kernel`` on entry and the activations on return."""
     T, _, H = hs.shape
     B = r1 - r0
