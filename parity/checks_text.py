@@ -18,6 +18,18 @@ float data cast to integers.
 ``window-keras-*``: ``timeseries_dataset`` against
 ``keras.utils.timeseries_dataset_from_array`` (batches concatenated).
 
+``text-mode-<mode>-f64`` (``tf_idf``: ``-f32``, Keras's float32 weights): the other output
+modes adapted on the corpus for ``ngrams`` in (None, 2, (1, 3)) and ``max_tokens`` /
+``pad_to_max_tokens`` in (None/False, 40/False, 40/True, 2000/True): vocabulary, size and
+the vectors of the probe batch; ``one_hot`` with and without ``split`` (Keras's ragged
+result as ``to_tensor()``).  ``text-modes-*``: a given vocabulary with and without
+``"[UNK]"`` and ``idf_weights``, Keras's own test cases, and the input ranks of each mode.
+
+``text-utils-timeseries-*``: ``scratchrnn.utils.timeseries_dataset_from_array`` batch by batch
+against Keras's dataset (unshuffled), and the same windows in each pass (shuffled);
+``text-utils-to-categorical-f64``: ``to_categorical`` for ranks 0-3, trailing axes of 1 and
+``num_classes`` None/0/given.
+
 Integer results are compared as float64 arrays (the tolerance check passes at 0 error
 only if they are equal, and each comparison also requires exact equality and Keras's
 dtype).
@@ -30,7 +42,7 @@ import textwrap
 
 import numpy as np
 
-from scratchrnn import text, timeseries
+from scratchrnn import text, timeseries, utils
 
 from .components import Check
 from .harness import keras, tf
@@ -286,6 +298,157 @@ def _window_keras(features):
     return run
 
 
+# --- TextVectorization's other output modes ------------------------------------------------
+
+MODE_SIZES = ((None, False), (40, False), (40, True), (2000, True))
+NGRAMS = (None, 2, (1, 3))
+
+
+def _keras_dense(value):
+    """Keras's result as a NumPy array (a ragged one_hot result padded with zero rows)."""
+    if hasattr(value, "to_tensor"):
+        value = value.to_tensor()
+    return np.asarray(value)
+
+
+def _same(cmp, group, ours, theirs):
+    """Exact for integer outputs; float32 ``tf_idf`` weights within the check's tolerance."""
+    ours, theirs = np.asarray(ours), _keras_dense(theirs)
+    if ours.dtype != theirs.dtype:
+        cmp.problem(f"{group}: dtype {ours.dtype}, Keras {theirs.dtype}")
+    if ours.shape == theirs.shape and theirs.dtype.kind != "f" \
+            and not np.array_equal(ours, theirs):
+        cmp.problem(f"{group}: values differ at {np.argwhere(ours != theirs)[:3].tolist()}")
+    cmp.add(group, ours.astype(cmp.dtype), theirs.astype(cmp.dtype))
+
+
+def _text_mode(mode, split="whitespace"):
+    def run(cmp):
+        data, batch = corpus(), probe_batch()
+        for ngrams in (NGRAMS if split is not None else (None,)):
+            for max_tokens, pad in MODE_SIZES:
+                label = f"ngrams={ngrams},max_tokens={max_tokens},pad={pad}"
+                ours, theirs = _vectorizers(output_mode=mode, ngrams=ngrams, split=split,
+                                            max_tokens=max_tokens, pad_to_max_tokens=pad)
+                ours.adapt(data)
+                theirs.adapt(data)
+                _same_vocabulary(cmp, label, ours.get_vocabulary(), theirs.get_vocabulary())
+                if ours.vocabulary_size() != theirs.vocabulary_size():
+                    cmp.problem(f"{label}: vocabulary_size {ours.vocabulary_size()}, "
+                                f"Keras {theirs.vocabulary_size()}")
+                _same(cmp, f"out[{label}]", ours(batch), theirs(batch))
+    return run
+
+
+def _text_modes_vocabulary(cmp):
+    """Given vocabularies and idf weights, and Keras's own tests of these modes."""
+    cases = [
+        (dict(output_mode="multi_hot", vocabulary=["foo", "bar", "baz"]),
+         [["foo bar"], ["baz foo foo"]]),
+        (dict(output_mode="count", vocabulary=["foo", "bar", "baz"]),
+         ["foo bar", "baz foo foo"]),
+        (dict(output_mode="tf_idf", vocabulary=["foo", "bar", "baz"],
+              idf_weights=[0.3, 0.5, 0.2]), ["foo bar", "baz foo foo qux"]),
+        (dict(output_mode="tf_idf", vocabulary=["[UNK]", "foo", "bar", "baz"],
+              idf_weights=[0.7, 0.3, 0.5, 0.2], max_tokens=6, pad_to_max_tokens=True),
+         ["foo qq", "bar bar baz", ""]),
+        (dict(output_mode="multi_hot", vocabulary=["foo", "bar"], max_tokens=8,
+              pad_to_max_tokens=True), ["foo bar", "qq"]),
+        (dict(output_mode="multi_hot", vocabulary=["a", "[UNK]", "b"]), ["[UNK] b", "c"]),
+        (dict(output_mode="one_hot", vocabulary=["foo", "bar", "baz"]),
+         ["foo bar", "baz qq foo"]),
+        (dict(output_mode="count", vocabulary=["foo", "bar baz", "baz"], ngrams=2),
+         ["foo bar baz", "baz"]),
+        (dict(output_mode="binary", vocabulary=["x"]), ["x y", "y"]),
+    ]
+    for kwargs, inputs in cases:
+        label = ",".join(f"{k}={v}" for k, v in kwargs.items())
+        ours, theirs = _vectorizers(**kwargs)
+        _same_vocabulary(cmp, label, ours.get_vocabulary(), theirs.get_vocabulary())
+        _same(cmp, f"out[{label}]", ours(inputs), theirs(inputs))
+
+
+def _text_modes_inputs(cmp):
+    """Scalars, flat batches, columns and (B, k) blocks, with and without split."""
+    data = ["a b c", "b c", "c", "a a", "", "d"]
+    for mode in ("multi_hot", "count", "tf_idf", "one_hot"):
+        for split in ("whitespace", None):
+            ours, theirs = _vectorizers(output_mode=mode, split=split)
+            ours.adapt(data)
+            theirs.adapt(data)
+            _same_vocabulary(cmp, f"{mode},split={split}", ours.get_vocabulary(),
+                             theirs.get_vocabulary())
+            inputs = {"scalar": "a c zz", "flat": ["a b", "c", "zz", ""],
+                      "column": [["a b"], ["c d"]]}
+            if split is None:
+                inputs["block"] = [["a", "b", "zz"], ["c", "", "c"]]
+            for name, value in inputs.items():
+                _same(cmp, f"out[{mode},split={split},{name}]", ours(value), theirs(value))
+
+
+# --- keras.utils --------------------------------------------------------------------------
+
+def _utils_timeseries(shuffle):
+    def run(cmp):
+        rng = np.random.default_rng(3)
+        data = rng.normal(size=(50, 2))
+        options = [dict(sequence_length=5, batch_size=7),
+                   dict(sequence_length=4, sequence_stride=3, sampling_rate=2, batch_size=4),
+                   dict(sequence_length=6, start_index=5, end_index=40, batch_size=None),
+                   dict(sequence_length=3, batch_size=128)]
+        for kwargs in options:
+            label = ",".join(f"{k}={v}" for k, v in kwargs.items())
+            length = kwargs["sequence_length"]
+            for name, (inputs, targets) in (("targets", (data[:-length], data[length:, 0])),
+                                            ("no-targets", (data, None))):
+                ours = utils.timeseries_dataset_from_array(inputs, targets, shuffle=shuffle,
+                                                           seed=7, **kwargs)
+                theirs = keras.utils.timeseries_dataset_from_array(
+                    inputs, targets, shuffle=shuffle, seed=7, **kwargs)
+                ours_batches = list(ours)
+                theirs_batches = [tf.nest.map_structure(np.asarray, b) for b in theirs]
+                if len(ours_batches) != len(theirs_batches) or len(ours) != len(theirs):
+                    cmp.problem(f"{name},{label}: {len(ours_batches)} batches "
+                                f"(len {len(ours)}), Keras {len(theirs_batches)} "
+                                f"(len {len(theirs)})")
+                    continue
+                if targets is None:
+                    ours_batches = [(b,) for b in ours_batches]
+                    theirs_batches = [(b,) for b in theirs_batches]
+                if not shuffle:
+                    for k, (a, b) in enumerate(zip(ours_batches, theirs_batches)):
+                        for part, (u, v) in enumerate(zip(a, b)):
+                            _exact(cmp, f"batch{k}[{part}][{name},{label}]", u, v)
+                    continue
+                # Shuffled: the same windows (with their targets) in each pass, any order.
+                batched, with_targets = kwargs["batch_size"] is not None, targets is not None
+                keras_rows = _window_rows(theirs_batches, batched)
+                for attempt, batches in enumerate((ours_batches, list(ours))):
+                    batches = batches if with_targets or attempt == 0 else [(b,) for b in batches]
+                    _exact(cmp, f"pass{attempt}[{name},{label}]",
+                           _window_rows(batches, batched), keras_rows)
+    return run
+
+
+def _window_rows(batches, batched):
+    """Every window of ``batches`` (tuples of arrays) as one row of its values, sorted."""
+    rows = []
+    for parts in batches:
+        parts = [np.asarray(p) if batched else np.asarray(p)[None] for p in parts]
+        rows.append(np.concatenate([p.reshape(len(p), -1) for p in parts], axis=1))
+    table = np.concatenate(rows)
+    return table[np.lexsort(table.T[::-1])]
+
+
+def _utils_to_categorical(cmp):
+    cases = [([0, 1, 2, 3], 4), ([[1], [2]], None), ([[1], [2]], 0), (2, 4), ([1], None),
+             ([[0, 1], [1, 1]], None), (np.array([[[1]]]), 3), (np.arange(6).reshape(2, 3), 8),
+             (np.array([1.0, 2.0]), None), (np.array([3, 0], dtype=np.uint8), 5), ([], 3)]
+    for x, num_classes in cases:
+        _exact(cmp, f"x={np.asarray(x).tolist()},num_classes={num_classes}",
+               utils.to_categorical(x, num_classes), keras.utils.to_categorical(x, num_classes))
+
+
 # --- the list ----------------------------------------------------------------------------------
 
 def _name(value):
@@ -307,4 +470,16 @@ CHECKS = (
              _window_tfdata(f), "tf.data window pipeline") for f in (None, 3)]
     + [Check(f"window-keras-{'1d' if f is None else 'multi'}-f64", "text", "float64",
              _window_keras(f), "timeseries_dataset_from_array") for f in (None, 3)]
+    + [Check(f"text-mode-{m}-{'f32' if m == 'tf_idf' else 'f64'}", "text",
+             "float32" if m == "tf_idf" else "float64", _text_mode(m), f"output_mode={m}")
+       for m in ("multi_hot", "count", "tf_idf", "one_hot")]
+    + [Check("text-mode-one_hot-unsplit-f64", "text", "float64", _text_mode("one_hot", None),
+             "output_mode=one_hot split=None"),
+       Check("text-modes-vocabulary-f32", "text", "float32", _text_modes_vocabulary,
+             "vocabulary= idf_weights="),
+       Check("text-modes-inputs-f32", "text", "float32", _text_modes_inputs, "input ranks"),
+       Check("text-utils-to-categorical-f64", "text", "float64", _utils_to_categorical,
+             "to_categorical")]
+    + [Check(f"text-utils-timeseries-{'shuffled' if s else 'ordered'}-f64", "text", "float64",
+             _utils_timeseries(s), f"shuffle={s}") for s in (False, True)]
 )

@@ -34,6 +34,8 @@ CHECK_MODULES = (
     "parity.checks_text",
     "parity.checks_attention",
     "parity.checks_seq2seq",
+    "parity.checks_cells",
+    "parity.checks_merging",
 )
 
 

@@ -23,16 +23,19 @@ from . import (
     sampling,
     schedules,
     seq2seq,
+    testing,
     text,
     timeseries,
+    utils,
 )
 from .backend import get_backend, set_backend
 from .keras import from_keras, to_keras
-from .models import Input, Sequential, load_model
+from .graph import Input, KerasTensor
+from .models import Model, Sequential, load_model
 from .seq2seq import Seq2Seq
 
 __version__ = "0.1.0"
-__all__ = ["Input", "Seq2Seq", "Sequential", "callbacks", "from_keras", "get_backend",
+__all__ = ["Input", "KerasTensor", "Model", "Seq2Seq", "Sequential", "callbacks", "from_keras", "get_backend",
            "initializers", "layers", "load_model", "losses", "metrics", "models", "ops",
-           "optimizers", "sampling", "schedules", "seq2seq", "set_backend", "text",
-           "timeseries", "to_keras", "__version__"]
+           "optimizers", "sampling", "schedules", "seq2seq", "set_backend", "testing", "text",
+           "timeseries", "to_keras", "utils", "__version__"]

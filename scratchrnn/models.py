@@ -1,11 +1,21 @@
-"""``Sequential``: a stack of layers, trained the way Keras trains it, step for step.
+"""Models: Keras's functional ``Model`` and ``Sequential``, trained as Keras trains them.
 
-One training step (``train_on_batch``) is the whole algorithm, written out::
+A functional model is a graph of layer calls (:mod:`scratchrnn.graph`)::
 
-    y_pred, mask = forward(x, training=True)     each layer's __call__, masks handed on
-    loss, g      = loss.value_and_gradient(y, y_pred, mask)
-    backward(g)                                   each layer's backward, last to first
-    optimizer.apply(gradients, weights)           in place, in get_weights order
+    enc_in = sr.Input((None,), dtype="int32")
+    dec_in = sr.Input((None,), dtype="int32")
+    _, h, c = LSTM(64, return_state=True)(Embedding(20, 32)(enc_in))
+    seq = LSTM(64, return_sequences=True)(Embedding(20, 32)(dec_in), initial_state=[h, c])
+    model = sr.Model([enc_in, dec_in], Dense(20, activation="softmax")(seq))
+
+and ``Sequential`` is the special case of a chain.  One training step
+(``train_on_batch``) is the whole algorithm, written out::
+
+    run          = graph.forward(x, training=True)     each node's layer, masks handed on
+    loss, g      = Σ_outputs loss.value_and_gradient(y, y_pred, mask)
+    graph.backward(run, g)                              the nodes in reverse, gradients added
+                                                        where a tensor fans out
+    optimizer.apply(gradients, weights)                 in place, in get_weights order
 
 Two details make it Keras's step rather than a similar one:
 
@@ -13,11 +23,12 @@ Two details make it Keras's step rather than a similar one:
   every layer that supports masking (recurrent layers hand it on only with
   ``return_sequences``) and reaches the loss and the metrics, which then average over the
   unmasked steps only.
-- **Logits.**  When the last layer is a ``Dense`` with a sigmoid or softmax activation and
-  the loss is a crossentropy, Keras 3 computes the loss from the Dense layer's
-  pre-activation, as if ``from_logits=True``: no clipping, and the gradient ``p - y``
-  flows straight into the logits.  So does this model.  (``TimeDistributed(Dense(...))``
-  hides the activation from Keras: there the clipped probabilities are used, here too.)
+- **Logits.**  When an output comes straight from a ``Dense`` with a sigmoid or softmax
+  activation and the loss is a crossentropy, Keras 3 computes the loss from the Dense
+  layer's pre-activation, as if ``from_logits=True``: no clipping, and the gradient
+  ``p - y`` flows straight into the logits.  So does this model.  (``TimeDistributed(Dense
+  (...))`` hides the activation from Keras: there the clipped probabilities are used, here
+  too.)
 
 ``fit`` adds batching (the last batch may be smaller), shuffling with the model's seeded
 generator, ``validation_split`` (the last fraction of the samples, before shuffling, as
@@ -26,53 +37,43 @@ batch finishes, callbacks' ``on_train_end`` runs (so ``EarlyStopping`` restores 
 weights), and the History so far is returned with ``history.interrupted = True``.
 """
 
+import collections
 import signal
 import threading
 
 import numpy as np
 
 from . import _checks, losses, optimizers
+from . import data as data_module
 from . import callbacks as callbacks_module
 from . import layers as layers_module
 from . import metrics as metrics_module
-from .layers.core import Dense
+from .graph import Graph, Input, InputLayer, KerasTensor
 from .layers.layer import Layer
 
+__all__ = ["Input", "Model", "Sequential", "load_model"]
 
-class Input:
-    """The shape (without the batch axis) and dtype of a model's input, as
-    ``keras.Input(shape=..., dtype=...)``; it lets a model build before seeing data."""
-
-    def __init__(self, shape, dtype="float32", name=None):
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        for i, size in enumerate(shape):
-            if size is not None:
-                _checks.positive_int(size, f"shape[{i}]")
-        self.shape = (None, *shape)
-        if dtype not in ("float32", "float64", "int32", "int64"):
-            raise ValueError("`dtype` must be one of float32, float64, int32, int64, "
-                             f"got {dtype!r}")
-        self.dtype = dtype
-        self.name = name or "input"
-
-    def __repr__(self):
-        return f"Input(shape={self.shape[1:]}, dtype={self.dtype!r})"
-
-    def get_config(self):
-        return {"shape": list(self.shape[1:]), "dtype": self.dtype, "name": self.name}
 
 class Model:
-    """What every scratchrnn model shares: its weights, gathered over ``layers``;
-    ``compile``; and Keras's training loop (``fit``'s epochs and batches, the loss
-    tracker, metrics, validation, callbacks, the progress bar, a clean Ctrl-C).
+    """Keras's ``Model``: ``Model(inputs, outputs)`` over a graph of layer calls.
 
-    A subclass provides ``layers`` and two steps on one batch of aligned arrays whose
-    last array is the target, each returning ``(loss, y_pred, mask)``:
-    ``_train_step(*batch)`` (forward, loss, backward, optimizer update) and
-    ``_test_step(*batch)`` (forward and loss only).
+    ``inputs`` / ``outputs``: a KerasTensor, a list of them, or a dict of them by name;
+    calls, predictions and gradients come back in the same structure.  ``seed`` drives
+    the shuffling of ``fit`` (layers keep their own seeds).
+
+    Besides Keras's ``compile`` / ``fit`` / ``evaluate`` / ``predict`` /
+    ``train_on_batch``, a model has the layer protocol's manual step, for study::
+
+        y = model(x)                    forward (a list of arrays for several inputs)
+        dx = model.backward(dy)         the gradients of the inputs (None for integer ones)
+        model.get_gradients()           the weights' gradients, aligned with get_weights()
+
+    Subclasses that bring their own layers and steps (``Seq2Seq``) call
+    ``Model.__init__(self, name=..., seed=...)`` without a graph.
     """
 
-    def __init__(self, name, seed=None):
+    def __init__(self, inputs=None, outputs=None, name=None, seed=None):
+        name = name or _default_name(self)
         if not isinstance(name, str):
             raise TypeError(f"`name` must be a string, got {name!r}")
         self.name = name
@@ -83,6 +84,76 @@ class Model:
         self.compiled = False
         self.stop_training = False
         self.history = None
+        self._graph = None
+        self._run = None
+        self._weight_grads = None
+        if (inputs is None) != (outputs is None):
+            raise ValueError("Model(inputs, outputs) needs both: the Input tensors and the "
+                             "tensors computed from them")
+        if inputs is not None:
+            self._input_structure = inputs
+            self._output_structure = outputs
+            self._set_graph(Graph(_flat_tensors(inputs, "inputs"),
+                                  _flat_tensors(outputs, "outputs")))
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def _set_graph(self, graph):
+        _unique_names(graph.layers)
+        self._graph = graph
+        self._run = None
+
+    # --- structure --------------------------------------------------------------------
+
+    @property
+    def layers(self):
+        """The layers in Keras's order: the inputs' layers first, then by depth."""
+        return list(self._require_graph("layers").layers)
+
+    @property
+    def inputs(self):
+        return list(self._require_graph("inputs").inputs)
+
+    @property
+    def outputs(self):
+        return list(self._require_graph("outputs").outputs)
+
+    @property
+    def input_shape(self):
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self):
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_names(self):
+        return [t.node.layer.name for t in self.outputs]
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name`` (or at ``index`` of ``layers``)."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r} in {self.name}; its layers: "
+                         f"{[layer.name for layer in self.layers]}")
+
+    @property
+    def built(self):
+        if self._graph is None and type(self).layers is not Model.layers:
+            return all(layer.built for layer in self.layers)   # a model with its own layers
+        return self._graph is not None
+
+    def _require_graph(self, what):
+        if self._graph is None:
+            raise RuntimeError(f"{self.name}: {what} needs the model built: start it with an "
+                               "Input, call build(input_shape), or call it on data first")
+        return self._graph
 
     # --- weights ----------------------------------------------------------------------
 
@@ -120,73 +191,346 @@ class Model:
         return int(sum(layer.count_params() for layer in self.layers))
 
     def _gradients_and_variables(self):
-        """The trainable layers' gradients (as the optimizer takes them) and weights."""
-        grads, variables = [], []
-        for layer in self.layers:
-            if layer.trainable and layer.weights:
-                grads += layer.optimizer_gradients()
-                variables += layer.weights
-        return grads, variables
+        """The trainable weights' gradients (as the optimizer takes them) and weights:
+        the graph's sums, or (a model without a graph) each layer's own."""
+        if self._graph is None:
+            grads, variables = [], []
+            for layer in self.layers:
+                if layer.trainable and layer.weights:
+                    grads += layer.optimizer_gradients()
+                    variables += layer.weights
+            return grads, variables
+        return _gradients_for(self, self.layers)
+
+    def get_gradients(self):
+        """The gradients of the last ``backward``, aligned with ``get_weights`` (summed
+        over the calls of a layer used more than once)."""
+        return _dense_gradients(self, self.layers)
+
+    # --- forward and backward -------------------------------------------------------------
+
+    def __call__(self, inputs, training=False):
+        """The outputs for ``inputs`` (arrays in the structure of the model's inputs)."""
+        outputs, _ = self._forward(inputs, training)
+        return outputs
+
+    def _forward(self, inputs, training):
+        """``(outputs, masks)`` in the structure of the model's outputs; keeps the run for
+        ``backward``."""
+        if any(isinstance(t, KerasTensor) for t in _flatten(inputs)):
+            raise TypeError(f"{self.name}: calling a model on KerasTensors (a model inside "
+                            "a model) is not supported; call its layers instead")
+        flat = self._flat_inputs(inputs)
+        graph = self._require_graph("a call")
+        self._run = graph.forward(flat, training)
+        return (self._structure(self._run.outputs), self._structure(self._run.output_masks))
+
+    def _flat_inputs(self, inputs):
+        graph = self._graph if self._graph is not None else self._build_for(inputs)
+        flat = _flatten_like(inputs, self._input_structure, "inputs")
+        for tensor, value, i in zip(graph.inputs, flat, range(len(flat))):
+            flat[i] = _check_input_value(value, tensor)
+        return flat
+
+    def _build_for(self, inputs):
+        raise RuntimeError(f"{self.name} has no graph: give Model(inputs, outputs)")
+
+    def _structure(self, flat):
+        """``flat`` (aligned with the graph's outputs) in the structure of the outputs."""
+        s = self._output_structure
+        if isinstance(s, dict):
+            return dict(zip(s, flat))
+        if isinstance(s, (list, tuple)):
+            return list(flat)
+        return flat[0]
+
+    def backward(self, d_outputs, logits_outputs=()):
+        """Backpropagate through the last call: ``d_outputs`` in the structure of the
+        outputs (None for an output that does not reach the loss) -> the inputs'
+        gradients, in the structure of the inputs (None for integer inputs).  The weights'
+        gradients: :meth:`get_gradients`."""
+        if self._run is None:
+            raise RuntimeError(f"{self.name}: backward() needs a forward call first")
+        flat = _flatten_like(d_outputs, self._output_structure, "d_outputs")
+        d_inputs, self._weight_grads = self._graph.backward(self._run, flat, logits_outputs)
+        s = self._input_structure
+        if isinstance(s, dict):
+            return dict(zip(s, d_inputs))
+        return list(d_inputs) if isinstance(s, (list, tuple)) else d_inputs[0]
 
     # --- compile ----------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
-        """Choose the optimizer, the loss and the metrics (names or objects, as Keras)."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+        """Choose the optimizer, the loss(es) and the metrics (names or objects, as
+        Keras).  Several outputs: ``loss`` is one loss for all, or a list / dict by
+        output name, ``loss_weights`` likewise, ``metrics`` a list of lists or a dict."""
         if loss is None:
             raise ValueError("`loss` is required: a loss name (e.g. 'mse', "
                              "'binary_crossentropy') or a scratchrnn.losses.Loss")
         self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
+        names = self.output_names if self._graph is not None else ["output"]
+        self._losses = _per_output(loss, names, "loss", losses.get)
+        self.loss = self._losses[0] if len(self._losses) == 1 else self._losses
+        weights = _per_output(1.0 if loss_weights is None else loss_weights, names,
+                              "loss_weights", lambda w: float(w))
+        self._loss_weights = weights
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
             raise TypeError(f"`metrics` must be a list of metric names or objects, got "
                             f"{metrics!r}")
-        self.metrics = [metrics_module.get(m, loss=self.loss) for m in metrics or []]
+        self._output_metrics = self._metrics_per_output(metrics or [], names)
+        self.metrics = [m for ms in self._output_metrics for m in ms]
         self.compiled = True
+
+    def _metrics_per_output(self, metrics, names):
+        if len(names) == 1:
+            if isinstance(metrics, dict):
+                metrics = metrics.get(names[0], [])
+            return [[metrics_module.get(m, loss=self._losses[0]) for m in metrics]]
+        if isinstance(metrics, dict):
+            unknown = set(metrics) - set(names)
+            if unknown:
+                raise ValueError(f"`metrics` names outputs {sorted(unknown)} that the model "
+                                 f"does not have; its outputs: {names}")
+            metrics = [metrics.get(n, []) for n in names]
+        if metrics and len(metrics) != len(names):
+            raise ValueError(f"`metrics` for a model with {len(names)} outputs must be a "
+                             f"list of {len(names)} lists or a dict by output name, got "
+                             f"{metrics!r}")
+        out = []
+        for name, loss, ms in zip(names, self._losses, metrics or [[]] * len(names)):
+            ms = [ms] if isinstance(ms, str) else list(ms)
+            built = [metrics_module.get(m, loss=loss) for m in ms]
+            for m in built:
+                m.name = f"{name}_{m.name}"
+            out.append(built)
+        return out
 
     def _require_compiled(self, what):
         if not self.compiled:
             raise RuntimeError(f"{self.name}: {what}() needs compile(optimizer, loss) first")
 
     def _logs(self, tracker):
-        return {"loss": tracker.result(), **{m.name: float(m.result()) for m in self.metrics}}
+        logs = {"loss": tracker.result()}
+        for name, t in getattr(tracker, "parts", {}).items():
+            logs[f"{name}_loss"] = t.result()
+        return {**logs, **{m.name: float(m.result()) for m in self.metrics}}
+
+    def _update_metrics(self, y, y_pred, mask, sample_weight=None):
+        if len(getattr(self, "_output_metrics", [self.metrics])) <= 1:
+            for metric in self.metrics:
+                metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
+            return
+        for ms, yi, pi, mi in zip(self._output_metrics, self._flat_outputs(y),
+                                  self._flat_outputs(y_pred), self._flat_outputs(mask)):
+            for metric in ms:
+                metric.update_state(yi, pi, sample_weight=sample_weight, mask=mi)
+
+    def _flat_outputs(self, value):
+        if value is None:
+            return [None] * len(self._graph.outputs)
+        return _flatten_like(value, self._output_structure, "y")
 
     def _batch_result(self, loss, y, y_pred, mask, sample_weight=None):
         """What ``train_on_batch`` returns: the loss, or ``[loss, *metrics]`` (as Keras)."""
         if not self.metrics:
             return loss
-        values = []
         for metric in self.metrics:
             metric.reset_state()
-            metric.update_state(y, y_pred, sample_weight=sample_weight, mask=mask)
-            values.append(float(metric.result()))
-        return [loss, *values]
+        self._update_metrics(y, y_pred, mask, sample_weight)
+        return [loss, *[float(m.result()) for m in self.metrics]]
+
+    # --- one step ---------------------------------------------------------------------
+
+    def _losses_and_gradients(self, y, run, sample_weight, with_gradients):
+        """The weighted total loss, each output's loss, and the gradients that start the
+        backward (with the outputs whose gradient is with respect to logits)."""
+        ys = self._flat_outputs(y)
+        total, parts, grads, logits_outputs = 0.0, {}, [], set()
+        for i, (loss, weight, yi) in enumerate(zip(self._losses, self._loss_weights, ys)):
+            pred, mask = run.outputs[i], run.output_masks[i]
+            node = self._graph.outputs[i].node
+            kwargs = {}
+            if getattr(loss, "accepts_logits", False) and id(node) in run.logits:
+                kwargs = {"logits": run.logits[id(node)], "activation": node.layer.activation}
+                logits_outputs.add(i)
+            if with_gradients:
+                value, g = loss.value_and_gradient(yi, pred, sample_weight=sample_weight,
+                                                   mask=mask, **kwargs)
+                grads.append(g if weight == 1.0 else g * np.asarray(weight, g.dtype))
+            else:
+                value = loss(yi, pred, sample_weight=sample_weight, mask=mask, **kwargs)
+            total += weight * float(value)
+            parts[self.output_names[i]] = float(value)
+        return total, parts, grads, logits_outputs
+
+    def train_on_batch(self, x, y, sample_weight=None):
+        """One optimisation step on one batch; returns the batch's loss (before the
+        update), or ``[loss, *metrics]`` when the model has metrics (as Keras)."""
+        self._require_compiled("train_on_batch")
+        x, y = self._check_data(x, y)
+        loss, y_pred, mask = self._train_step(x, y, sample_weight)
+        return self._batch_result(loss, y, y_pred, mask, sample_weight)
+
+    def _train_step(self, x, y, sample_weight=None):
+        y_pred, mask = self._forward(x, training=True)
+        total, parts, grads, logits_outputs = self._losses_and_gradients(
+            y, self._run, sample_weight, with_gradients=True)
+        self.backward(self._structure(grads), logits_outputs)
+        self.optimizer.apply(*self._gradients_and_variables())
+        self._last_parts = parts
+        return total, y_pred, mask
+
+    def _test_step(self, x, y, sample_weight=None):
+        y_pred, mask = self._forward(x, training=False)
+        total, parts, _, _ = self._losses_and_gradients(y, self._run, sample_weight,
+                                                        with_gradients=False)
+        self._last_parts = parts
+        return total, y_pred, mask
+
+    def test_on_batch(self, x, y, sample_weight=None):
+        """The loss on one batch, without training (``training=False``)."""
+        self._require_compiled("test_on_batch")
+        x, y = self._check_data(x, y)
+        return self._test_step(x, y, sample_weight)[0]
+
+    def predict_on_batch(self, x):
+        return self._forward(x, training=False)[0]
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
+        """The outputs for ``x`` (arrays, or batches from a dataset, PyDataset or
+        generator: see :mod:`scratchrnn.data`), ``batch_size`` samples at a time
+        (``training=False``: no dropout)."""
+        source = self._source(x, None, _batch_size(batch_size), False, steps, "x")
+        bar = _progress(source_length(source), verbose, "predict")
+        outs = []
+        for batch in source.epoch():
+            outs.append(self._forward(batch[0], training=False)[0])
+            bar.update(1)
+        bar.close()
+        if not outs:
+            raise ValueError("`x` gave no batches to predict")
+        return _concatenate(outs)
+
+    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, steps=None):
+        """The loss (and metrics) over ``x, y`` (or the batches of a dataset, PyDataset
+        or generator ``x``): each batch's loss weighted by its size, as Keras's loss
+        tracker does; metrics accumulated over every sample."""
+        self._require_compiled("evaluate")
+        source = self._source(x, y, _batch_size(batch_size), False, steps, "x")
+        logs = self._evaluate(source, None, verbose)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def fit(self, x, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None):
+        """Train for ``epochs`` passes over the data; returns the :class:`History`.
+
+        The data: arrays ``x, y`` (lists or dicts of arrays for several inputs or
+        outputs), or ``x`` alone as a tf.data.Dataset, a PyDataset-like object or any
+        iterable of ``(x, y)`` / ``(x, y, sample_weight)`` batches (see
+        :mod:`scratchrnn.data`); ``validation_data`` likewise, or a tuple of arrays.
+        ``verbose``: 0 silent, 1 (or "auto") a progress bar per epoch showing the running
+        loss and metrics, 2 one line per epoch.  ``validation_split``: the fraction of the
+        samples (arrays only), taken from the end before shuffling, held out for ``val_*``
+        logs.  ``steps_per_epoch`` / ``validation_steps``: batches per epoch.
+        """
+        self._require_compiled("fit")
+        batch_size = _batch_size(batch_size)
+        if data_module.is_stream(x):
+            if validation_split:
+                raise ValueError("`validation_split` needs arrays: with a dataset or "
+                                 "generator, give `validation_data`")
+            train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x")
+        else:
+            x, y = self._check_data(x, y)
+            x, y, split = _split_validation(x, y, validation_split, None)
+            validation_data = split if split is not None else validation_data
+            train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x")
+        val = None
+        if validation_data is not None:
+            if data_module.is_stream(validation_data):
+                val = self._source(validation_data, None, batch_size, False,
+                                   validation_steps, "validation_data")
+            else:
+                if not isinstance(validation_data, (tuple, list)) or len(
+                        validation_data) not in (2, 3):
+                    raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
+                                     "(x_val, y_val, sample_weight), or a dataset")
+                vx, vy = self._check_data(*validation_data[:2], argument="validation_data")
+                val = self._source(vx, vy, batch_size, False, validation_steps,
+                                   "validation_data")
+        return self._fit(train, batch_size, epochs, verbose, callbacks, val, shuffle,
+                         initial_epoch)
+
+    def _source(self, x, y, batch_size, shuffle, steps, argument):
+        """The batches of ``x, y``: arrays cut by :class:`~scratchrnn.data.ArrayBatches`,
+        anything else read by :class:`~scratchrnn.data.BatchStream`."""
+        if data_module.is_stream(x):
+            if y is not None:
+                raise ValueError(f"`y` must be None when `{argument}` is a dataset or "
+                                 "generator: its batches hold the targets")
+            return data_module.BatchStream(x, steps, argument)
+        if y is None:
+            n = _num_samples(x, argument)
+            return data_module.ArrayBatches((_as_arrays(x), None), batch_size, False,
+                                            steps=steps) if n else None
+        return data_module.ArrayBatches((x, y), batch_size, shuffle, self._rng, steps)
+
+    def _check_data(self, x, y, argument=None):
+        n = _num_samples(x, "x" if argument is None else f"{argument}[0]")
+        if y is None:
+            raise ValueError("`y` is required: the targets for `x`")
+        m = _num_samples(y, "y" if argument is None else f"{argument}[1]")
+        if m != n:
+            raise ValueError(f"`x` and `y` must hold the same number of samples, got "
+                             f"{n} and {m}")
+        return _as_arrays(x), _as_arrays(y)
 
     # --- the training loop ----------------------------------------------------------------
 
-    def _evaluate(self, data, batch_size, verbose=0):
-        """Loss and metrics over ``data``: each batch's loss weighted by its size, as
-        Keras's loss tracker does; metrics accumulated over every sample."""
+    def _target_and_weight(self, batch):
+        """The target and sample weights of a batch ``(x, y[, sample_weight])``."""
+        return batch[1], (batch[2] if len(batch) > 2 else None)
+
+    def _evaluate(self, source, batch_size, verbose=0):
+        """Loss and metrics over ``source`` (a batch source, or aligned arrays cut into
+        ``batch_size`` batches): each batch's loss weighted by its size, as Keras's loss
+        tracker does; metrics accumulated over every sample."""
+        if not hasattr(source, "epoch"):
+            source = data_module.ArrayBatches(source, batch_size)
         tracker = _WeightedMean()
         for metric in self.metrics:
             metric.reset_state()
-        n = len(data[0])
-        bar = _progress(-(-n // batch_size), verbose, "evaluate")
-        for start in range(0, n, batch_size):
-            batch = [a[start:start + batch_size] for a in data]
+        bar = _progress(source_length(source), verbose, "evaluate")
+        for batch in source.epoch():
+            y, weight = self._target_and_weight(batch)
+            if y is None:
+                raise ValueError("evaluating needs targets: batches of (x, y)")
             loss, y_pred, mask = self._test_step(*batch)
-            tracker.update(loss, len(batch[0]))
-            for metric in self.metrics:
-                metric.update_state(batch[-1], y_pred, mask=mask)
+            tracker.update(loss, data_module.batch_size_of(batch[0]), self._loss_parts())
+            self._update_metrics(y, y_pred, mask, weight)
             bar.update(1)
         bar.close()
         return self._logs(tracker)
 
-    def _fit(self, data, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
+    def _loss_parts(self):
+        parts = getattr(self, "_last_parts", None)
+        return parts if parts is not None and len(parts) > 1 else None
+
+    def _fit(self, source, batch_size, epochs, verbose, callbacks, validation, shuffle,
              initial_epoch=0):
-        """Keras's ``fit`` loop over ``data`` (aligned arrays, the target last); returns
-        the :class:`~scratchrnn.callbacks.History`."""
+        """Keras's ``fit`` loop over ``source`` (a batch source, or aligned arrays with the
+        target last, cut into ``batch_size`` batches); returns the
+        :class:`~scratchrnn.callbacks.History`."""
         epochs = _checks.non_negative_int(epochs, "epochs")
         shuffle = _checks.boolean(shuffle, "shuffle")
+        if not hasattr(source, "epoch"):
+            source = data_module.ArrayBatches(source, batch_size, shuffle, self._rng)
+        if validation is not None and not hasattr(validation, "epoch"):
+            validation = data_module.ArrayBatches(validation, batch_size)
         verbose = 1 if verbose == "auto" else verbose
         if verbose not in (0, 1, 2):
             raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto', got {verbose!r}")
@@ -205,16 +549,17 @@ class Model:
             for epoch in range(initial_epoch, epochs):
                 for cb in hooks:
                     cb.on_epoch_begin(epoch)
-                logs = self._fit_epoch(data, batch_size, shuffle, hooks, epoch, epochs,
-                                       verbose, interrupt)
+                logs = self._fit_epoch(source, hooks, epoch, epochs, verbose, interrupt)
                 if interrupt.requested:
                     history.interrupted = True
                     if verbose:
                         print(f"Interrupted during epoch {epoch + 1}: stopped after the "
                               "current batch; the History holds the completed epochs")
                     break
-                if validation_data is not None:
-                    val = self._evaluate(validation_data, batch_size)
+                if logs is None:          # a one-shot generator ran dry
+                    break
+                if validation is not None:
+                    val = self._evaluate(validation, batch_size)
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 for cb in hooks:
                     cb.on_epoch_end(epoch, logs)
@@ -226,57 +571,183 @@ class Model:
                 cb.on_train_end()
         return history
 
-    def _fit_epoch(self, data, batch_size, shuffle, hooks, epoch, epochs, verbose, interrupt):
-        n = len(data[0])
-        order = self._rng.permutation(n) if shuffle else np.arange(n)
+    def _fit_epoch(self, source, hooks, epoch, epochs, verbose, interrupt):
         tracker = _WeightedMean()
         for metric in self.metrics:
             metric.reset_state()
-        bar = _progress(-(-n // batch_size), verbose == 1, f"Epoch {epoch + 1}/{epochs}")
-        for batch_index, start in enumerate(range(0, n, batch_size)):
-            index = order[start:start + batch_size]
-            batch = [a[index] for a in data]
+        bar = _progress(source_length(source), verbose == 1, f"Epoch {epoch + 1}/{epochs}")
+        batches = 0
+        for batch_index, batch in enumerate(source.epoch()):
+            y, weight = self._target_and_weight(batch)
+            if y is None:
+                raise ValueError("training needs targets: batches of (x, y) or "
+                                 "(x, y, sample_weight)")
             for cb in hooks:
                 cb.on_train_batch_begin(batch_index)
             loss, y_pred, mask = self._train_step(*batch)
-            tracker.update(loss, len(index))
-            for metric in self.metrics:
-                metric.update_state(batch[-1], y_pred, mask=mask)
+            tracker.update(loss, data_module.batch_size_of(batch[0]), self._loss_parts())
+            self._update_metrics(y, y_pred, mask, weight)
             logs = self._logs(tracker)
             for cb in hooks:
                 cb.on_train_batch_end(batch_index, logs)
             bar.set_postfix_str(_format_logs(logs), refresh=False)
             bar.update(1)
+            batches += 1
             if interrupt.requested or self.stop_training:  # Keras checks after every batch
                 break
         bar.close()
+        if batches == 0:
+            if getattr(source, "exhausted", False) or epoch > 0:
+                import warnings
+                warnings.warn("the data ran out: training stops (a generator is read once; "
+                              "give steps_per_epoch, or a re-iterable source)", stacklevel=3)
+                return None
+            raise ValueError("the training data gave no batches")
         return self._logs(tracker)
+
+    # --- summary ----------------------------------------------------------------------
+
+    def summary(self, print_fn=print):
+        """Print each layer's name, type, output shape, parameter count and, for a
+        functional model, the tensors it reads ("Connected to"), then the totals (the
+        counts Keras's ``summary`` prints)."""
+        graph = self._require_graph("summary()")
+        rows = []
+        connected = not isinstance(self, Sequential)
+        for layer in self.layers:
+            nodes = [n for n in graph.nodes if n.layer is layer]
+            shape = _format_shape([_shape_of(n.output_structure) for n in nodes][0]
+                                  if len(nodes) == 1 else
+                                  [_shape_of(n.output_structure) for n in nodes])
+            row = [f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}"]
+            if connected:
+                sources = [f"{t.node.layer.name}[{t.node.index}][{t.index}]"
+                           for n in nodes for t in n.inputs]
+                row.append(", ".join(sources) or "-")
+            rows.append(row)
+        header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if
+                                                                 connected else [])
+        self._print_table(header, rows, print_fn)
+
+    def _print_table(self, header, rows, print_fn, counts=None):
+        widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(len(header))]
+        line = "".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()
+        if counts is None:
+            trainable = sum(w.size for w in self.trainable_weights)
+            total = self.count_params()
+        else:
+            total, trainable = counts
+        lines = [f'Model: "{self.name}"', "_" * len(line), line, "=" * len(line)]
+        lines += ["".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines += ["=" * len(line), f"Total params: {total:,}",
+                  f"Trainable params: {trainable:,}",
+                  f"Non-trainable params: {total - trainable:,}"]
+        for text in lines:
+            print_fn(text)
+
+    # --- saving ---------------------------------------------------------------------------
+
+    def get_config(self):
+        """The graph as plain JSON types: each layer's config and, per call, what it read
+        (what ``save`` writes beside the weights)."""
+        graph = self._require_graph("get_config()")
+        layers = []
+        for layer in graph.layers:
+            if isinstance(layer, InputLayer):
+                layers.append({"class_name": "InputLayer", "config": layer.get_config(),
+                               "nodes": []})
+                continue
+            spec = layers_module.serialize(layer)
+            spec["nodes"] = [{"args": _encode(n.args), "kwargs": _encode(n.kwargs)}
+                             for n in graph.nodes if n.layer is layer]
+            layers.append(spec)
+        return {"name": self.name, "seed": self.seed, "layers": layers,
+                "inputs": _encode(self._input_structure),
+                "outputs": _encode(self._output_structure)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The model described by ``get_config()``: the layers made again, then called
+        again in the order the graph was run."""
+        made, tensors = {}, {}
+        for spec in config["layers"]:
+            if spec["class_name"] == "InputLayer":
+                c = spec["config"]
+                tensors[(c["name"], 0, 0)] = Input(batch_shape=c["batch_shape"],
+                                                   dtype=c["dtype"], name=c["name"])
+            else:
+                made[spec["config"]["name"]] = (
+                    layers_module.deserialize({"class_name": spec["class_name"],
+                                               "config": spec["config"]}, custom_objects),
+                    spec["nodes"])
+        pending = [(name, i, node) for name, (_, nodes) in made.items()
+                   for i, node in enumerate(nodes)]
+        while pending:
+            progress = False
+            for item in list(pending):
+                name, i, node = item
+                try:
+                    args = _decode(node["args"], tensors)
+                    kwargs = _decode(node["kwargs"], tensors)
+                except KeyError:
+                    continue                 # an input of this call is not made yet
+                out = made[name][0](*args, **kwargs)
+                for j, t in enumerate(_flatten(out)):
+                    tensors[(name, i, j)] = t
+                pending.remove(item)
+                progress = True
+            if not progress:
+                raise ValueError("the model's config describes calls whose inputs no call "
+                                 "makes: " + ", ".join(n for n, _, _ in pending))
+        return cls(_decode(config["inputs"], tensors), _decode(config["outputs"], tensors),
+                   name=config["name"], seed=config.get("seed"))
+
+    def save(self, path):
+        """Write the architecture, the weights (and the optimizer's state, once compiled)
+        to ``path`` as one ``.npz`` file, atomically: see :mod:`scratchrnn.saving`."""
+        from .saving import save_model
+        save_model(self, path)
 
 
 class Sequential(Model):
     """A linear stack of layers.  ``Sequential([Input((T, F)), LSTM(32), Dense(1)])``.
 
-    ``seed`` drives the shuffling of ``fit`` (layers keep their own seeds).
+    It is a functional model whose graph is a chain: each layer is called on the
+    previous one's output.  Without an ``Input`` the graph is made on the first call,
+    from the data's shape.  The same layer may appear twice (its weights are shared, and
+    its gradient is the sum over both calls).
     """
 
     def __init__(self, layers=None, name="sequential", seed=None):
-        super().__init__(name, seed)
-        self.input = None
-        self.layers = []
+        super().__init__(name=name, seed=seed)
+        self._layers = []
+        self._input = None
+        self._output = None
         for layer in layers or []:
             self.add(layer)
 
     def __repr__(self):
         return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self.layers]})"
 
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def input(self):
+        return self._input
+
     # --- structure --------------------------------------------------------------------
 
     def add(self, layer):
-        """Append ``layer`` (or set the input, for an :class:`Input`)."""
-        if isinstance(layer, Input):
-            if self.layers or self.input is not None:
+        """Append ``layer`` (or set the input, for an :func:`Input`)."""
+        if isinstance(layer, KerasTensor):
+            if self._layers or self._input is not None:
                 raise ValueError("an Input must come first, before any layer")
-            self.input = layer
+            if not layer.node.is_input:
+                raise ValueError(f"{layer!r} is not an Input: a Sequential model starts with "
+                                 "sr.Input(...)")
+            self._input = self._output = layer
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"`layer` must be a scratchrnn layer or Input, got "
@@ -287,234 +758,360 @@ class Sequential(Model):
         if getattr(layer, "merge_mode", "concat") is None:
             raise ValueError(f"{layer.name}: merge_mode=None gives two outputs; a Sequential "
                              "model passes one")
-        taken = {existing.name for existing in self.layers}
-        base, k = layer.name, 0
-        while layer.name in taken:
-            k += 1
-            layer.name = f"{base}_{k}"
-        self.layers.append(layer)
-        if self.input is not None:
-            self.build()
+        if all(layer is not existing for existing in self._layers):
+            taken = {existing.name for existing in self._layers}
+            base, k = layer.name, 0
+            while layer.name in taken:
+                k += 1
+                layer.name = f"{base}_{k}"
+        self._layers.append(layer)
+        if self._output is not None:
+            self._output = layer(self._output)
+            self._graph = None
 
     @property
     def built(self):
-        return bool(self.layers) and all(layer.built for layer in self.layers)
+        return bool(self._layers) and self._output is not None and all(
+            layer.built for layer in self._layers)
 
     def build(self, input_shape=None):
-        """Build every layer for inputs of ``input_shape`` (batch axis included, may be
-        None), or for the model's :class:`Input`."""
+        """Make the graph for inputs of ``input_shape`` (batch axis included, may be
+        None), or from the model's :func:`Input`."""
         if input_shape is None:
-            if self.input is None:
+            if self._input is None:
                 raise RuntimeError("build() needs an input shape: give one, or start the "
                                    "model with an Input")
-            input_shape = self.input.shape
-        shape = tuple(input_shape)
-        for layer in self.layers:
-            if not layer.built:
-                layer.build(shape)
-            shape = layer.compute_output_shape(shape)
-        if self.input is None:
-            self.input = Input(tuple(input_shape)[1:])
+        else:
+            self._start(Input(batch_shape=tuple(input_shape)))
+        self._require_graph("build()")
+
+    def _start(self, tensor):
+        self._input = self._output = tensor
+        for layer in self._layers:
+            self._output = layer(self._output)
+        self._graph = None
+
+    def _require_graph(self, what):
+        if self._graph is None:
+            if self._output is None or not self._layers:
+                if not self._layers and self._input is not None:
+                    raise RuntimeError(f"{self.name} has no layers")
+                raise RuntimeError(f"{self.name}: {what} needs the model built: start it "
+                                   "with an Input, call build(input_shape), or call it on "
+                                   "data first")
+            self._input_structure, self._output_structure = self._input, self._output
+            self._graph = Graph([self._input], [self._output])
+            self._run = None
+        return self._graph
+
+    def _build_for(self, inputs):
+        if not self._layers:
+            raise RuntimeError(f"{self.name} has no layers")
+        x = np.asarray(inputs)
+        self._start(Input(batch_shape=(None, *x.shape[1:]), dtype=_dtype_name(x)))
+        return self._require_graph("a call")
+
+    def _flat_inputs(self, inputs):
+        if self._graph is None:
+            if self._output is None or not self._layers:
+                self._build_for(inputs)
+            else:
+                self._require_graph("a call")
+        return super()._flat_inputs(inputs)
 
     def output_shapes(self):
         """Each layer's output shape, from the input's (None for the batch)."""
-        self._require_built("output_shapes")
-        shapes, shape = [], self.input.shape
-        for layer in self.layers:
-            shape = layer.compute_output_shape(shape)
-            shapes.append(shape)
-        return shapes
-
-    def _require_built(self, what):
-        if not self.built or self.input is None:
-            raise RuntimeError(f"{self.name}: {what}() needs the model built: start it with an "
-                               "Input, call build(input_shape), or call it on data first")
-
-    # --- weights ----------------------------------------------------------------------
+        graph = self._require_graph("output_shapes()")
+        return [n.outputs[0].shape for n in graph.nodes if not n.is_input]
 
     def set_weights(self, weights):
-        if not self.built:      # else an unbuilt model would expect "a list of 0 arrays"
-            self._require_built("set_weights")
-        super().set_weights(weights)
+        self._require_graph("set_weights()")
+        unique = _unique(self._layers)
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in unique)
+        if len(weights) != expected:
+            raise ValueError(f"`weights` must be a list of {expected} arrays (the model's "
+                             f"get_weights()), got {len(weights)}")
+        start = 0
+        for layer in unique:
+            n = len(layer.weights)
+            if n:
+                layer.set_weights(weights[start:start + n])
+            start += n
+
+    @property
+    def _unique_layers(self):
+        return _unique(self._layers)
+
+    @property
+    def weights(self):
+        return [w for layer in self._unique_layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self._unique_layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self._unique_layers for w in layer.non_trainable_weights]
 
     def count_params(self):
-        self._require_built("count_params")
-        return super().count_params()
+        self._require_graph("count_params()")
+        return int(sum(layer.count_params() for layer in self._unique_layers))
+
+    def _gradients_and_variables(self):
+        return _gradients_for(self, self._unique_layers)
+
+    def get_gradients(self):
+        return _dense_gradients(self, self._unique_layers)
 
     def summary(self, print_fn=print):
         """Print each layer's name, type, output shape and parameter count, and the totals
         (the same counts as Keras's ``summary``)."""
-        self._require_built("summary")
-        rows = [(f"{layer.name} ({type(layer).__name__})", _format_shape(shape),
-                 f"{layer.count_params():,}")
-                for layer, shape in zip(self.layers, self.output_shapes())]
-        header = ("Layer (type)", "Output Shape", "Param #")
-        widths = [max(len(r[i]) for r in [header, *rows]) + 2 for i in range(3)]
-        line = "".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()
-        trainable = sum(w.size for w in self.trainable_weights)
-        total = self.count_params()
-        lines = [f'Model: "{self.name}"', "_" * len(line), line, "=" * len(line)]
-        lines += ["".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        lines += ["=" * len(line), f"Total params: {total:,}",
-                  f"Trainable params: {trainable:,}",
-                  f"Non-trainable params: {total - trainable:,}"]
-        for text in lines:
-            print_fn(text)
-
-    # --- forward and backward -------------------------------------------------------------
-
-    def __call__(self, x, training=False):
-        return self._forward(x, training)[0]
-
-    def _forward(self, x, training):
-        if not self.layers:
-            raise RuntimeError(f"{self.name} has no layers")
-        if self.input is None:
-            self.input = Input(np.shape(x)[1:], dtype=_dtype_name(x))
-        mask = None
-        for layer in self.layers:
-            y = layer(x, mask=mask, training=training)
-            mask = layer.compute_mask(x, mask)
-            x = y
-        return x, mask
+        self._require_graph("summary()")
+        rows = [[f"{layer.name} ({type(layer).__name__})", _format_shape(shape),
+                 f"{layer.count_params():,}"]
+                for layer, shape in zip(self._layers, self.output_shapes())]
+        self._print_table(["Layer (type)", "Output Shape", "Param #"], rows, print_fn)
 
     def _logits_activation(self):
-        """``"sigmoid"`` or ``"softmax"`` when the loss reads the last Dense layer's logits,
-        as Keras 3's crossentropies do for such an output (whatever ``from_logits`` says);
-        else None."""
-        last = self.layers[-1]
-        if (getattr(self.loss, "accepts_logits", False) and isinstance(last, Dense)
+        """``"sigmoid"`` or ``"softmax"`` when the loss reads the last Dense layer's
+        logits, as Keras 3's crossentropies do for such an output; else None."""
+        last = self._layers[-1]
+        if (getattr(self.loss, "accepts_logits", False) and hasattr(last, "backward_logits")
                 and last.activation in ("sigmoid", "softmax")):
             return last.activation
         return None
-
-    def _backward(self, grad, from_logits):
-        layers = self.layers
-        if from_logits:
-            grad = layers[-1].backward_logits(grad)
-            layers = layers[:-1]
-        for layer in reversed(layers):
-            if grad is None:          # an Embedding's integer input has no gradient
-                break
-            grad = layer.backward(grad)
-
-    # --- train ------------------------------------------------------------------------------
-
-    def _logits_kwargs(self):
-        """What the loss reads besides ``y_pred``: the last Dense layer's logits, when
-        Keras's rule says so (see :meth:`_logits_activation`)."""
-        activation = self._logits_activation()
-        if activation is None:
-            return {}
-        return {"logits": self.layers[-1].logits, "activation": activation}
-
-    def _loss_and_gradient(self, y, y_pred, mask, sample_weight=None):
-        """``(loss, gradient, from_logits)``: the gradient is with respect to the last
-        layer's logits when ``from_logits``, else with respect to ``y_pred``."""
-        logits = self._logits_kwargs()
-        value, grad = self.loss.value_and_gradient(y, y_pred, sample_weight=sample_weight,
-                                                   mask=mask, **logits)
-        return value, grad, bool(logits)
-
-    def train_on_batch(self, x, y, sample_weight=None):
-        """One optimisation step on one batch; returns the batch's loss (before the
-        update), or ``[loss, *metrics]`` when the model has metrics (as Keras)."""
-        self._require_compiled("train_on_batch")
-        x, y = self._check_data(x, y)
-        loss, y_pred, mask = self._train_step(x, y, sample_weight)
-        return self._batch_result(loss, y, y_pred, mask, sample_weight)
-
-    def _train_step(self, x, y, sample_weight=None):
-        y_pred, mask = self._forward(x, training=True)
-        loss, grad, from_logits = self._loss_and_gradient(y, y_pred, mask, sample_weight)
-        self._backward(grad, from_logits)
-        self.optimizer.apply(*self._gradients_and_variables())
-        return float(loss), y_pred, mask
-
-    def _test_step(self, x, y, sample_weight=None):
-        y_pred, mask = self._forward(x, training=False)
-        loss = self.loss(y, y_pred, sample_weight=sample_weight, mask=mask,
-                         **self._logits_kwargs())
-        return float(loss), y_pred, mask
-
-    def test_on_batch(self, x, y, sample_weight=None):
-        """The loss on one batch, without training (``training=False``)."""
-        self._require_compiled("test_on_batch")
-        x, y = self._check_data(x, y)
-        return self._test_step(x, y, sample_weight)[0]
-
-    def predict_on_batch(self, x):
-        return self._forward(x, training=False)[0]
-
-    def predict(self, x, batch_size=None, verbose=0):
-        """The outputs for ``x``, computed ``batch_size`` samples at a time
-        (``training=False``: no dropout)."""
-        batch_size = _batch_size(batch_size)
-        n = _num_samples(x, "x")
-        bar = _progress(-(-n // batch_size), verbose, "predict")
-        outs = []
-        for start in range(0, n, batch_size):
-            outs.append(self._forward(x[start:start + batch_size], training=False)[0])
-            bar.update(1)
-        bar.close()
-        return np.concatenate(outs, axis=0)
-
-    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=False):
-        """The loss (and metrics) over ``x, y``: each batch's loss weighted by its size,
-        as Keras's loss tracker does; metrics accumulated over every sample."""
-        self._require_compiled("evaluate")
-        x, y = self._check_data(x, y)
-        logs = self._evaluate((x, y), _batch_size(batch_size), verbose)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
-
-    def fit(self, x, y, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
-        """Train for ``epochs`` passes over ``x, y``; returns the :class:`History`.
-
-        ``verbose``: 0 silent, 1 (or "auto") a progress bar per epoch showing the running
-        loss and metrics, 2 one line per epoch.  ``validation_split``: the fraction of the
-        samples, taken from the end before shuffling, held out for ``val_*`` logs.
-        """
-        self._require_compiled("fit")
-        x, y = self._check_data(x, y)
-        x, y, validation_data = _split_validation(x, y, validation_split, validation_data)
-        return self._fit((x, y), _batch_size(batch_size), epochs, verbose, callbacks,
-                         validation_data, shuffle, initial_epoch)
-
-    def _check_data(self, x, y):
-        n = _num_samples(x, "x")
-        if y is None:
-            raise ValueError("`y` is required: the targets for `x`")
-        if _num_samples(y, "y") != n:
-            raise ValueError(f"`x` and `y` must hold the same number of samples, got "
-                             f"{n} and {len(y)}")
-        return np.asarray(x), np.asarray(y)
 
     # --- saving ---------------------------------------------------------------------------
 
     def get_config(self):
         """The architecture as plain JSON types (what ``save`` writes beside the weights)."""
         return {"name": self.name, "seed": self.seed,
-                "input": None if self.input is None else self.input.get_config(),
-                "layers": [layers_module.serialize(layer) for layer in self.layers]}
+                "input": None if self._input is None else self._input.node.layer.get_config(),
+                "layers": [layers_module.serialize(layer) for layer in self._layers]}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         model = cls(name=config["name"], seed=config.get("seed"))
-        if config.get("input") is not None:
-            model.add(Input(**config["input"]))
-        for spec in config["layers"]:
-            model.add(layers_module.deserialize(spec))
+        spec = config.get("input")
+        if spec is not None:
+            if "batch_shape" in spec:
+                model.add(Input(batch_shape=spec["batch_shape"], dtype=spec["dtype"]))
+            else:                        # checkpoints written before the functional API
+                model.add(Input(spec["shape"], dtype=spec["dtype"]))
+        made = {}
+        for layer_spec in config["layers"]:
+            name = layer_spec["config"].get("name")
+            if name in made:             # the same layer twice
+                model.add(made[name])
+                continue
+            made[name] = layers_module.deserialize(layer_spec, custom_objects)
+            model.add(made[name])
         return model
 
-    def save(self, path):
-        """Write the architecture, the weights (and the optimizer's state, once compiled)
-        to ``path`` as one ``.npz`` file, atomically: see :mod:`scratchrnn.saving`."""
-        from .saving import save_model
-        save_model(self, path)
+
+def _gradients_for(model, layers):
+    grads, variables = [], []
+    for layer in layers:
+        if not layer.weights:
+            continue
+        mine = model._weight_grads.get(id(layer)) if model._weight_grads is not None else None
+        if mine is None:
+            mine = [np.zeros_like(w) for w in layer.weights]
+        for g, w, trainable in zip(mine, layer.weights, layer._trainable_flags()):
+            if trainable:
+                grads.append(g)
+                variables.append(w)
+    return grads, variables
+
+
+def _dense_gradients(model, layers):
+    if model._weight_grads is None:
+        raise RuntimeError(f"{model.name}: get_gradients() needs a backward() first")
+    out = []
+    for layer in layers:
+        mine = model._weight_grads.get(id(layer))
+        if mine is None:
+            mine = [np.zeros_like(w) for w in layer.weights]
+        out += [g.dense() if hasattr(g, "dense") else np.array(g) for g in mine]
+    return out
+
+
+def _unique(layers):
+    seen, out = set(), []
+    for layer in layers:
+        if id(layer) not in seen:
+            seen.add(id(layer))
+            out.append(layer)
+    return out
+
+
+def _default_name(model):
+    from .layers.layer import snake_case
+    return "functional" if type(model) is Model else snake_case(type(model).__name__)
+
+
+def _unique_names(layers):
+    """Give each layer of a model a name of its own (``lstm``, ``lstm_1``, ...), as Keras's
+    global name counter does."""
+    taken = set()
+    for layer in layers:
+        base, k = layer.name, 0
+        while layer.name in taken:
+            k += 1
+            layer.name = f"{base}_{k}"
+        taken.add(layer.name)
+
+
+def _flat_tensors(structure, argument):
+    flat = _flatten(structure)
+    if not flat:
+        raise ValueError(f"`{argument}` must hold at least one KerasTensor, got {structure!r}")
+    for t in flat:
+        if not isinstance(t, KerasTensor):
+            raise TypeError(f"`{argument}` must hold KerasTensors (from sr.Input and layer "
+                            f"calls on them), got {type(t).__name__}")
+    return flat
+
+
+def _flatten(structure):
+    if isinstance(structure, dict):
+        return [x for k in structure for x in _flatten(structure[k])]
+    if isinstance(structure, (list, tuple)):
+        return [x for item in structure for x in _flatten(item)]
+    return [structure]
+
+
+def _flatten_like(values, structure, argument):
+    """``values`` (arrays given in the structure of the model's inputs or outputs) as a
+    flat list aligned with it."""
+    if isinstance(structure, dict):
+        if not isinstance(values, dict):
+            if isinstance(values, (list, tuple)) and len(values) == len(structure):
+                return list(values)
+            raise TypeError(f"`{argument}` must be a dict with keys {sorted(structure)}, got "
+                            f"{type(values).__name__}")
+        missing = set(structure) - set(values)
+        if missing:
+            raise ValueError(f"`{argument}` lacks {sorted(missing)}; expected keys "
+                             f"{sorted(structure)}")
+        return [values[k] for k in structure]
+    if isinstance(structure, (list, tuple)):
+        if len(structure) == 1 and not (isinstance(values, (list, tuple))
+                                        and len(values) == 1 and _is_array(values[0])):
+            return [values]
+        if not isinstance(values, (list, tuple)) or len(values) != len(structure):
+            got = (f"{len(values)} arrays" if isinstance(values, (list, tuple))
+                   else type(values).__name__)
+            raise ValueError(f"`{argument}` must be a list of {len(structure)} arrays, one "
+                             f"per model {'input' if argument == 'inputs' else 'output'}, "
+                             f"got {got}")
+        return list(values)
+    if isinstance(values, (list, tuple)) and len(values) == 1 and _is_array(values[0]):
+        return [values[0]]
+    return [values]
+
+
+def _is_array(value):
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__")
+
+
+def _check_input_value(value, tensor):
+    """An input array checked against its Input's shape (known sizes only)."""
+    if value is None:
+        raise ValueError(f"no value given for the model input {tensor.name!r}")
+    arr = np.asarray(value)
+    expected = tensor.shape
+    if arr.ndim != len(expected) or any(e is not None and e != a
+                                        for e, a in zip(expected, arr.shape)):
+        last = "" if expected[-1] is None else f", {expected[-1]} features on the last axis"
+        raise ValueError(f"`inputs` must have shape {_format_shape(expected)} (a "
+                         f"{len(expected)}-D array{last}: the model input {tensor.name!r}), "
+                         f"got shape {arr.shape}")
+    return arr
+
+
+def _as_arrays(structure):
+    """Data as arrays: a dict or a list of arrays (several inputs or outputs) keeps its
+    structure; anything else is one array."""
+    if isinstance(structure, dict):
+        return {k: np.asarray(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)) and structure and all(
+            isinstance(v, np.ndarray) for v in structure):
+        return [np.asarray(v) for v in structure]
+    return np.asarray(structure)
+
+
+def _take(structure, index):
+    if isinstance(structure, dict):
+        return {k: v[index] for k, v in structure.items()}
+    if isinstance(structure, list):
+        return [v[index] for v in structure]
+    return structure[index]
+
+
+def _concatenate(batches):
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([b[k] for b in batches], axis=0) for k in first}
+    if isinstance(first, list):
+        return [np.concatenate([b[i] for b in batches], axis=0) for i in range(len(first))]
+    return np.concatenate(batches, axis=0)
+
+
+def _per_output(value, names, argument, make):
+    """One entry per output: ``value`` for all, or a list / dict by output name."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"`{argument}` names outputs {sorted(unknown)} that the model "
+                             f"does not have; its outputs: {names}")
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise ValueError(f"`{argument}` lacks the outputs {missing}")
+        return [make(value[n]) for n in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"`{argument}` must hold one entry per output ({len(names)}: "
+                             f"{names}), got {len(value)}")
+        return [make(v) for v in value]
+    return [make(value)] * len(names) if argument != "loss" else [
+        make(value) for _ in names]
+
+
+def _shape_of(structure):
+    if isinstance(structure, (list, tuple)):
+        return [_shape_of(s) for s in structure]
+    return structure.shape
+
+
+def _encode(structure):
+    """A call's arguments as JSON: KerasTensors as ``[layer name, node, index]``."""
+    if isinstance(structure, KerasTensor):
+        return {"__tensor__": [structure.node.layer.name, structure.node.index,
+                               structure.index]}
+    if isinstance(structure, dict):
+        return {"__dict__": {k: _encode(v) for k, v in structure.items()}}
+    if isinstance(structure, (list, tuple)):
+        return {"__list__": [_encode(v) for v in structure],
+                "tuple": isinstance(structure, tuple)}
+    if isinstance(structure, np.ndarray):
+        raise TypeError("cannot save a model whose layer calls take arrays as arguments")
+    return structure
+
+
+def _decode(structure, tensors):
+    if isinstance(structure, dict):
+        if "__tensor__" in structure:
+            name, node, index = structure["__tensor__"]
+            return tensors[(name, node, index)]
+        if "__dict__" in structure:
+            return {k: _decode(v, tensors) for k, v in structure["__dict__"].items()}
+        if "__list__" in structure:
+            items = [_decode(v, tensors) for v in structure["__list__"]]
+            return tuple(items) if structure.get("tuple") else items
+    return structure
 
 
 class _WeightedMean:
@@ -523,10 +1120,13 @@ class _WeightedMean:
     def __init__(self):
         self.total = 0.0
         self.count = 0
+        self.parts = {}
 
-    def update(self, value, weight):
+    def update(self, value, weight, parts=None):
         self.total += value * weight
         self.count += weight
+        for name, v in (parts or {}).items():      # several outputs: each loss tracked too
+            self.parts.setdefault(name, _WeightedMean()).update(v, weight)
 
     def result(self):
         return self.total / self.count if self.count else 0.0
@@ -570,11 +1170,19 @@ def _split_validation(x, y, validation_split, validation_data):
         return x, y, None
     if not 0.0 < validation_split < 1.0:
         raise ValueError(f"`validation_split` must be in [0, 1), got {validation_split}")
-    split = int(np.floor(len(x) * (1.0 - validation_split)))
-    if split in (0, len(x)):
+    n = _num_samples(x, "x")
+    split = int(np.floor(n * (1.0 - validation_split)))
+    if split in (0, n):
         raise ValueError(f"`validation_split={validation_split}` leaves no samples on one "
-                         f"side of {len(x)}")
-    return x[:split], y[:split], (x[split:], y[split:])
+                         f"side of {n}")
+    head, tail = slice(None, split), slice(split, None)
+    return _take(x, head), _take(y, head), (_take(x, tail), _take(y, tail))
+
+
+def source_length(source):
+    """The number of batches of ``source`` (None when unknown: the bar counts)."""
+    length = getattr(source, "length", None)
+    return length() if length is not None else len(source)
 
 
 def _batch_size(value):
@@ -583,6 +1191,15 @@ def _batch_size(value):
 
 
 def _num_samples(a, argument):
+    """The batch size of ``a``: one array, or a list / dict of arrays of one batch size."""
+    parts = (list(a.values()) if isinstance(a, dict) else list(a) if isinstance(
+        a, (list, tuple)) and a and all(isinstance(v, np.ndarray) for v in a) else None)
+    if parts is not None:
+        sizes = {_num_samples(v, argument) for v in parts}
+        if len(sizes) != 1:
+            raise ValueError(f"`{argument}` must hold arrays of one batch size, got sizes "
+                             f"{sorted(sizes)}")
+        return sizes.pop()
     if isinstance(a, (list, tuple)) or not hasattr(a, "__len__"):
         a = np.asarray(a)
     if np.ndim(a) == 0:

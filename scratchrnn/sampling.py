@@ -13,6 +13,21 @@ for ``T = 1e-8``, and the largest term is exactly 1, so the sum never underflows
 ``z = log q`` (zero probabilities become ``-inf``: never drawn), so that
 ``p_i = q_i^(1/T) / sum_j q_j^(1/T)``, the reweighting of Keras's character-LSTM example.
 
+**A note for readers of the course.**  Its ``sample_with_temperature(predictions, T)``
+divides the model's *softmax output* by ``T`` and hands it to ``tf.random.categorical``,
+which reads its input as logits.  It therefore samples ``softmax(q / T)``, not
+``q^(1/T)`` renormalised, and flattens even a confident prediction.  For
+``q = [0.9, 0.05, 0.05]`` and ``T = 0.8``::
+
+    q^(1/T) / sum      = 1 / (1 + 2 (1/18)^1.25) -> [0.948817, 0.025591, 0.025591]
+    softmax(q / T)     = 1 / (1 + 2 e^-1.0625)   -> [0.591303, 0.204349, 0.204349]
+
+so the course draws the likely character 59% of the time instead of 95% (at any ``T``
+the course's weights stay within a factor ``e^(1/T)`` of each other).
+:func:`generate_text` (``from_logits=None`` detects a softmax output) and
+``sample(q, temperature=T, from_probs=True)`` give the first distribution;
+``sample(q, temperature=T)``, which reads ``q`` as logits, reproduces the course's.
+
 Every draw takes one ``u ~ U[0, 1)`` per row from a ``numpy.random.Generator`` and returns
 the first index whose cumulative probability exceeds ``u`` (inverse CDF), so a seed fixes
 the whole generated text.

@@ -40,6 +40,19 @@ here the output Dense reads the concatenation directly.)
 - the loss (and the metrics) still average over ``decoder_input != 0`` only: the
   embedding's mask travels to the output.  (``mask_zero=False``: no masks anywhere.)
 
+**The start token and the padding id.**  ``mask_zero=True`` (Seq2Seq's default) is *not*
+Keras's: ``Embedding``'s default is ``mask_zero=False``, and the course's functional model
+uses that default with the start token 0.  Under a mask, a start token 0 is padding: the
+first step would leave the loss, as it does in Keras, and never be trained — the loss does
+not change when that step's target changes.  So ``fit``, ``train_on_batch``, ``evaluate``
+and ``compute_gradients`` refuse, with a ``ValueError`` naming both fixes (a start token
+other than 0, or ``mask_zero=False``, the course's model), any row whose decoder input
+starts with 0 while its target starts with a real token; a warning would scroll away in a
+training loop, and the model it lets through cannot produce its first token, which nobody
+wants.  Decoding with ``start_token=0`` under ``mask_zero=True`` only warns: it computes
+exactly what Keras computes (the decoder reads 0 as a token), but from a step no training
+under that mask has taught.
+
 **Logits.**  The output is a softmax Dense layer, so Keras 3 computes the crossentropy
 from its pre-activation (see :mod:`scratchrnn.models`): the loss's gradient ``p - y``
 enters the Dense layer's logits directly.
@@ -79,6 +92,7 @@ the role of each layer, found from the graph (see there).
 """
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -92,11 +106,13 @@ class Seq2Seq(Model):
 
     ``Seq2Seq(source_vocab, target_vocab, embedding_dim, units)``; ``attention=True``
     adds Bahdanau attention after the decoder; ``mask_zero=True`` makes token 0 padding
-    in both vocabularies; ``scheduled_sampling`` is the probability of feeding the
-    model's own previous prediction at training time (settable between epochs, for a
-    schedule); ``backend`` is the LSTMs' (``"numpy"``, ``"numba"`` or None for the
-    global default); ``seed`` fixes the initial weights (layer ``k`` gets ``seed + k``),
-    ``fit``'s shuffling and the scheduled-sampling draws.
+    in both vocabularies (Keras's Embedding defaults to False, as the course's model has
+    it; a start token 0 under the mask is refused, see the module docstring);
+    ``scheduled_sampling`` is the probability of feeding the model's own previous
+    prediction at training time (settable between epochs, for a schedule); ``backend``
+    is the LSTMs' (``"numpy"``, ``"numba"`` or None for the global default); ``seed``
+    fixes the initial weights (layer ``k`` gets ``seed + k``), ``fit``'s shuffling and the
+    scheduled-sampling draws.
     """
 
     def __init__(self, source_vocab, target_vocab, embedding_dim, units, attention=False,
@@ -111,7 +127,7 @@ class Seq2Seq(Model):
         self.scheduled_sampling = scheduled_sampling
         self.dtype = _checks.dtype(dtype)
         self.backend = backend
-        super().__init__(name, seed)
+        super().__init__(name=name, seed=seed)
         self._build_layers()
         #: The decoder inputs of the last training step (the sampled ones included).
         self.last_decoder_input = None
@@ -296,6 +312,10 @@ class Seq2Seq(Model):
         self.optimizer.apply(*self._gradients_and_variables())
         return float(loss), probs, mask
 
+    def _target_and_weight(self, batch):
+        """A batch is ``(source, decoder_input, decoder_target)``: the target is last."""
+        return batch[-1], None
+
     def _scheduled_inputs(self, source, decoder_input):
         """The decoder inputs with scheduled sampling: input ``t >= 1`` is, with
         probability ``scheduled_sampling``, the argmax of the model's output at step
@@ -380,6 +400,13 @@ class Seq2Seq(Model):
     def _decode_loop(self, source, start_token, end_token, max_length, choose):
         source = _tokens(source, "source", self.source_vocab)
         token = _token_id(start_token, "start_token", self.target_vocab)
+        if token == 0 and self.mask_zero:
+            warnings.warn(
+                f"{self.name}: start_token=0 is the padding id under mask_zero=True: the "
+                "first decoder step reads it as Keras does, but training masked that step "
+                "out of the loss (fit refuses a start token 0 under mask_zero), so the first "
+                "token is decoded by an untrained step.  Use the start token the model was "
+                "trained with", stacklevel=3)
         if end_token is not None:
             end_token = _token_id(end_token, "end_token", self.target_vocab)
         max_length = _checks.positive_int(max_length, "max_length")
@@ -421,7 +448,25 @@ class Seq2Seq(Model):
         if target.shape != decoder_input.shape:
             raise ValueError(f"`decoder_target` must have the shape of `decoder_input` "
                              f"{decoder_input.shape}, got {target.shape}")
+        self._refuse_padding_start(decoder_input, target)
         return source, decoder_input, target
+
+    def _refuse_padding_start(self, decoder_input, decoder_target):
+        """With ``mask_zero`` the loss reads only the steps where ``decoder_input != 0``:
+        a start token 0 (the course's) would mask the first step out of the loss, and
+        that step would silently never be trained.  Refused (see the module docstring)."""
+        if not self.mask_zero:
+            return
+        rows = np.flatnonzero((decoder_input[:, 0] == 0) & (decoder_target[:, 0] != 0))
+        if rows.size:
+            raise ValueError(
+                f"`decoder_input` starts with token 0 (row {int(rows[0])}; {rows.size} "
+                f"row(s) in all) while `decoder_target`'s first step is a real token: with "
+                "mask_zero=True token 0 is padding, so the first decoder step would be "
+                "masked out of the loss and never trained.  Use a start token other than 0 "
+                "(e.g. 1, keeping 0 for padding), or build Seq2Seq(..., mask_zero=False), "
+                "which is the Keras model of the course (Embedding's default mask_zero=False: "
+                "no masks, every step trained)")
 
     # --- saving ----------------------------------------------------------------------------
 

@@ -86,8 +86,40 @@ def timeseries_dataset(data, targets, sequence_length, sequence_stride=1, sampli
     last ``sequence_length - 1`` windows that :func:`windows` keeps).  Returns ``X``
     ``(N, sequence_length) + data.shape[1:]``, or ``(X, Y)`` when ``targets`` is given.
     The checks and their order are Keras's (``start_index=0`` and ``end_index=0`` are
-    treated as Keras treats them: unset, and an empty range).
+    treated as Keras treats them: unset, and an empty range).  Batched and shuffled:
+    :func:`scratchrnn.utils.timeseries_dataset_from_array`.
     """
+    plan = window_plan(data, targets, sequence_length, sequence_stride, sampling_rate,
+                       start_index, end_index)
+    x = plan.inputs(np.arange(len(plan.starts)))
+    return x if plan.targets is None else (x, plan.outputs(np.arange(len(plan.starts))))
+
+
+class WindowPlan:
+    """Where the windows of ``timeseries_dataset`` start, and how to gather any of them:
+    ``inputs(rows)`` / ``outputs(rows)`` for row numbers ``rows`` (in start order)."""
+
+    def __init__(self, data, targets, starts, steps):
+        self.data, self.targets = data, targets    # already cut to [start_index, end_index)
+        self.starts, self.steps = starts, steps    # (N,) window starts; (L,) offsets
+
+    def inputs(self, rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.empty((0, len(self.steps)) + self.data.shape[1:], self.data.dtype)
+        return self.data[self.starts[rows][:, None] + self.steps]
+
+    def outputs(self, rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return np.empty((0,) + self.targets.shape[1:], self.targets.dtype)
+        return self.targets[self.starts[rows]]
+
+
+def window_plan(data, targets, sequence_length, sequence_stride=1, sampling_rate=1,
+                start_index=None, end_index=None):
+    """The checks of ``timeseries_dataset_from_array`` (Keras's, in Keras's order) and
+    the :class:`WindowPlan` of its windows, nothing gathered yet."""
     data = _series(data, "data")
     sequence_length = _count(sequence_length, "sequence_length")
     n = len(data)
@@ -114,18 +146,14 @@ def timeseries_dataset(data, targets, sequence_length, sequence_stride=1, sampli
         targets = _series(targets, "targets")
         count = min(count, len(targets))
     starts = np.arange(0, max(count, 0), sequence_stride)
-    steps = starts[:, None] + np.arange(sequence_length) * sampling_rate
-    x = data[start:end][steps] if len(starts) else np.empty(
-        (0, sequence_length) + data.shape[1:], data.dtype)
-    if targets is None:
-        return x
-    available = targets[start:end]
-    if len(starts) and starts[-1] >= len(available):
-        raise ValueError(f"`targets` has {len(available)} steps in [start_index, "
-                         f"end_index), too few for the window starting at {starts[-1]}")
-    y = available[starts] if len(starts) else np.empty((0,) + targets.shape[1:],
-                                                       targets.dtype)
-    return x, y
+    available = None
+    if targets is not None:
+        available = targets[start:end]
+        if len(starts) and starts[-1] >= len(available):
+            raise ValueError(f"`targets` has {len(available)} steps in [start_index, "
+                             f"end_index), too few for the window starting at {starts[-1]}")
+    steps = np.arange(sequence_length) * sampling_rate
+    return WindowPlan(data[start:end], available, starts, steps)
 
 
 def train_val_test_split(series, train=0.7, val=0.15):

@@ -58,8 +58,8 @@ def check_gradients(make_layer, x, training=False, seed=0, input_gradient=True):
 
     def call():
         layer = make_layer()
-        if layer.weight_names:
-            layer.set_weights([params[f"w{i}"] for i in range(len(layer.weight_names))])
+        if layer.weights:
+            layer.set_weights([params[f"w{i}"] for i in range(len(layer.weights))])
         return layer, layer(params.get("x", x), training=training)
 
     def loss():

@@ -264,7 +264,7 @@ def test_backward_before_any_call(layer):
 
 def test_get_gradients_before_backward():
     layer = built(layers.GRU)
-    with pytest.raises(RuntimeError, match=says("get_gradients()", "backward() first")):
+    with pytest.raises(RuntimeError, match=says("no gradients", "backward() first")):
         layer.get_gradients()
 
 

@@ -7,6 +7,8 @@ Data: B samples, source length T_IN, decoder length T_OUT; token 0 is padding,
 START = 1 and END = 2 in the target vocabulary.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -94,6 +96,70 @@ def test_the_decoder_reads_zeros_as_tokens_as_keras_does():
     holed[:, 1] = 0
     changed = np.abs(model(source, full) - model(source, holed)).max(axis=(0, 2))
     assert changed[0] == 0 and np.all(changed[2:] > 1e-6)
+
+
+# --- the start token and the padding id --------------------------------------------------
+
+def course_data(rng, n=4):
+    """The course's layout: targets of real tokens (1..), decoder inputs shifted right
+    behind the start token 0."""
+    source = rng.integers(1, SRC, size=(n, T_IN))
+    decoder_target = rng.integers(1, TGT, size=(n, T_OUT))
+    decoder_input = np.zeros_like(decoder_target)
+    decoder_input[:, 1:] = decoder_target[:, :-1]
+    return source, decoder_input, decoder_target
+
+
+def test_a_start_token_0_trains_the_first_step_without_a_mask_as_the_course_does():
+    """mask_zero=False (Keras's Embedding default, the course's model): the first step's
+    target is in the loss."""
+    model = model_for(mask_zero=False)
+    source, decoder_input, decoder_target = course_data(np.random.default_rng(20))
+    loss, _ = model.compute_gradients(source, decoder_input, decoder_target)
+    changed = decoder_target.copy()
+    changed[:, 0] = changed[:, 0] % (TGT - 1) + 1            # another real token
+    assert model.compute_gradients(source, decoder_input, changed)[0] != loss
+
+
+def test_a_start_token_0_under_mask_zero_is_refused_everywhere_the_loss_is_computed():
+    """Under mask_zero the first step would leave the loss (measured: the loss did not
+    change with that step's target) and never be trained: refused, naming both fixes."""
+    model = model_for()
+    data = course_data(np.random.default_rng(21))
+    message = r"starts with token 0 \(row 0; 4 row\(s\).*start token other than 0.*mask_zero=False"
+    for run in (model.compute_gradients, model.train_on_batch, model.evaluate,
+                lambda *d: model.fit(*d, verbose=0)):
+        with pytest.raises(ValueError, match=message):
+            run(*data)
+    good = padded_data(np.random.default_rng(22))
+    with pytest.raises(ValueError, match="start token other than 0"):
+        model.fit(*good, verbose=0, validation_data=data)
+    weights = model.get_weights()
+    model.fit(*good, verbose=0)                    # a start token 1 trains as before
+    assert any(np.any(a != b) for a, b in zip(weights, model.get_weights()))
+
+
+def test_only_a_real_first_target_behind_a_0_is_refused():
+    """Rows of padding only (input and target 0) and zeros later in the decoder input
+    (the parity case seq2seq-zeros-inside) are accepted."""
+    model = model_for()
+    source, decoder_input, decoder_target = padded_data(np.random.default_rng(23))
+    decoder_input[0], decoder_target[0] = 0, 0
+    decoder_input[1, 2] = 0
+    model.compute_gradients(source, decoder_input, decoder_target)
+    decoder_target[0, 0] = 3
+    with pytest.raises(ValueError, match=r"\(row 0; 1 row\(s\) in all\)"):
+        model.compute_gradients(source, decoder_input, decoder_target)
+
+
+def test_decoding_from_start_token_0_under_mask_zero_warns():
+    source = course_data(np.random.default_rng(24))[0]
+    with pytest.warns(UserWarning, match="start_token=0 is the padding id"):
+        model_for().predict_greedy(source, 0, END, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model_for(mask_zero=False).predict_greedy(source, 0, END, 3)
+        model_for().predict_greedy(source, START, END, 3)
 
 
 # --- scheduled sampling ------------------------------------------------------------------

@@ -154,7 +154,7 @@ def test_config_round_trip_keeps_the_mapping(adapted):
     (dict(max_tokens=2.5), "max_tokens"),
     (dict(standardize="upper"), "standardize"),
     (dict(split="comma"), "split"),
-    (dict(output_mode="multi_hot"), "output_mode"),
+    (dict(output_mode="bag"), "output_mode"),
     (dict(output_sequence_length=-1), "output_sequence_length"),
     (dict(vocabulary=["a", "a"]), "vocabulary"),
     (dict(vocabulary=["a", ""]), "vocabulary"),

@@ -4,9 +4,13 @@
 ``deserialize`` builds the layer back; both refuse classes they do not know.
 """
 
+from ..graph import Input, InputLayer
 from .attention import AdditiveAttention, BahdanauAttention
-from .base import RNN
+from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
+from .rnn import RNN
+from ..text import TextVectorization
 from .bidirectional import Bidirectional
+from .cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .convolutional import Conv1D
 from .core import Dense, Dropout, Masking
 from .embedding import Embedding
@@ -22,30 +26,37 @@ from .time_distributed import TimeDistributed
 CLASSES = {cls.__name__: cls for cls in (
     SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, Masking, Embedding, Flatten,
     RepeatVector, TimeDistributed, Conv1D, MaxPooling1D, AveragePooling1D,
-    GlobalAveragePooling1D, GlobalMaxPooling1D, AdditiveAttention, BahdanauAttention)}
+    GlobalAveragePooling1D, GlobalMaxPooling1D, AdditiveAttention, BahdanauAttention,
+    RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)}
 
 
 def serialize(layer):
-    """``{"class_name": ..., "config": layer.get_config()}`` for a known layer class."""
+    """``{"class_name": ..., "config": layer.get_config()}``: a scratchrnn layer, or a
+    user's ``Layer`` subclass (loading it again takes ``custom_objects``)."""
     name = type(layer).__name__
-    if CLASSES.get(name) is not type(layer):
+    if CLASSES.get(name) is not type(layer) and not isinstance(layer, Layer):
         raise TypeError(f"cannot serialise a {name}: not a scratchrnn layer class "
                         f"(known: {sorted(CLASSES)})")
     return {"class_name": name, "config": layer.get_config()}
 
 
-def deserialize(spec):
-    """The layer described by ``{"class_name": ..., "config": {...}}``."""
-    if not isinstance(spec, dict) or set(spec) != {"class_name", "config"}:
+def deserialize(spec, custom_objects=None):
+    """The layer described by ``{"class_name": ..., "config": {...}}``; ``custom_objects``
+    maps the class names of a user's own layers to their classes, as in Keras."""
+    if not isinstance(spec, dict) or not {"class_name", "config"} <= set(spec):
         raise ValueError("a layer spec must be a dict with keys 'class_name' and 'config', "
                          f"got {spec!r:.200}")
     name = spec["class_name"]
-    if name not in CLASSES:
-        raise ValueError(f"unknown layer class {name!r}; known: {sorted(CLASSES)}")
-    return CLASSES[name].from_config(spec["config"])
+    classes = {**CLASSES, **(custom_objects or {})}
+    if name not in classes:
+        raise ValueError(f"unknown layer class {name!r}; known: {sorted(CLASSES)} (a layer "
+                         "of your own: pass custom_objects={name: cls})")
+    return classes[name].from_config(spec["config"])
 
 
-__all__ = ["CLASSES", "AdditiveAttention", "AveragePooling1D", "BahdanauAttention",
+__all__ = ["CLASSES", "GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells",
+           "TextVectorization", "Add", "Average", "Concatenate", "Dot", "Input", "InputLayer",
+           "Maximum", "Minimum", "Multiply", "Subtract", "AdditiveAttention", "AveragePooling1D", "BahdanauAttention",
            "Bidirectional", "Conv1D", "Dense", "Dropout", "Embedding", "Flatten", "GRU",
            "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM", "Layer", "Masking",
            "MaxPooling1D", "RNN", "RepeatVector", "SimpleRNN", "TimeDistributed",

@@ -129,24 +129,25 @@ class AdditiveAttention(Layer):
 
     # --- forward ------------------------------------------------------------------------
 
-    def __call__(self, inputs, mask=None, training=False, return_attention_scores=False,
-                 use_causal_mask=False):
+    def call(self, inputs, mask=None, training=False, return_attention_scores=False,
+             use_causal_mask=False):
         """``out (B, Tq, Dv)``, and the attention weights ``(B, Tq, Tv)`` too when
         ``return_attention_scores``.  ``mask``: ``[query_mask (B, Tq), value_mask (B, Tv)]``,
         either None (a third entry, as Keras accepts, is ignored as Keras ignores it)."""
-        q, v, k = self._check_inputs(inputs)
+        checked = self._check_inputs(inputs)
+        q, v, k = checked[0], checked[1], checked[2] if len(checked) == 3 else None
         query_mask, value_mask = self._check_mask(mask, q.shape, v.shape)
         if not self.built:
             self.build([q.shape, v.shape] + ([] if k is None else [k.shape]))
         if self.use_scale and q.shape[-1] != self.scale.shape[0]:
             raise ValueError(f"`query` must have {self.scale.shape[0]} features on the last "
                              f"axis ({self.name} was built for them), got shape {q.shape}")
-        out = self.call(q, v, k, query_mask, value_mask, bool(training),
-                        _checks.boolean(use_causal_mask, "use_causal_mask"))
+        out = self._attend(q, v, k, query_mask, value_mask, bool(training),
+                           _checks.boolean(use_causal_mask, "use_causal_mask"))
         return (out, self.attention_scores) if return_attention_scores else out
 
     def _check_inputs(self, inputs):
-        """``[query, value(, key)]`` -> ``(q, v, k or None)``, checked against each other."""
+        """``[query, value(, key)]`` -> ``[q, v(, k)]``, checked against each other."""
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
             got = (f"a {type(inputs).__name__} of length {len(inputs)}"
                    if isinstance(inputs, (list, tuple)) else type(inputs).__name__)
@@ -166,7 +167,7 @@ class AdditiveAttention(Layer):
             raise ValueError(f"`{name}` must have the query's {q.shape[-1]} features on the "
                              f"last axis (query + {name} is added feature by feature), got "
                              f"shape {keys.shape} (query {q.shape})")
-        return q, v, k
+        return [q, v] if k is None else [q, v, k]
 
     def _check_mask(self, mask, query_shape, value_shape):
         """``[query_mask, value_mask]`` (either None) -> two boolean arrays or Nones."""
@@ -180,7 +181,7 @@ class AdditiveAttention(Layer):
                                             (mask[1], "value_mask", value_shape[:2]))]
         return tuple(masks)
 
-    def call(self, q, v, k, query_mask, value_mask, training, use_causal_mask):
+    def _attend(self, q, v, k, query_mask, value_mask, training, use_causal_mask):
         key_given = k is not None
         k = v if k is None else k
         t = np.tanh(q[:, :, None, :] + k[:, None, :, :])          # (B, Tq, Tv, D)
@@ -306,7 +307,7 @@ class BahdanauAttention(Layer):
 
     # --- forward ------------------------------------------------------------------------
 
-    def __call__(self, query, values, mask=None, training=False):
+    def call(self, query, values, mask=None, training=False):
         """``(context, attention_weights)``; ``training`` changes nothing (no dropout)."""
         q, h = self._check_inputs([query, values])
         keep = None if mask is None else _bool_mask(mask, "mask", h.shape[:2])
@@ -317,7 +318,7 @@ class BahdanauAttention(Layer):
                 raise ValueError(f"`{argument}` must have {weight.shape[0]} features on the "
                                  f"last axis ({self.name} was built for them), got shape "
                                  f"{x.shape}")
-        return self.call(q, h, keep)
+        return self._attend(q, h, keep)
 
     def _check_inputs(self, inputs):
         query, values = inputs
@@ -335,7 +336,7 @@ class BahdanauAttention(Layer):
         y = x @ getattr(self, f"{prefix}_kernel")
         return y + getattr(self, f"{prefix}_bias") if self.use_bias else y
 
-    def call(self, q, h, keep):
+    def _attend(self, q, h, keep):
         one_step = q.ndim == 2
         s = q[:, None, :] if one_step else q                      # (B, Tq, dec)
         u = np.tanh(self._dense(s, "w2")[:, :, None, :]

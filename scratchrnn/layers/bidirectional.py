@@ -17,8 +17,8 @@ Merge modes::
 import numpy as np
 
 from .. import _checks
-from .base import RNN
 from .layer import Layer
+from .rnn import FusedRNN as RNN
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -33,7 +33,7 @@ class Bidirectional(Layer):
     supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None,
-                 trainable=True):
+                 trainable=True, dtype=None, weights=None):
         if not isinstance(layer, RNN):
             raise TypeError("`layer` must be a scratchrnn recurrent layer (SimpleRNN, LSTM, "
                             f"GRU), got {type(layer).__name__}")
@@ -43,6 +43,8 @@ class Bidirectional(Layer):
             raise ValueError("`layer` must read forwards (go_backwards=False): Bidirectional "
                              "makes the backward copy itself")
         config = layer.get_config()
+        if dtype is not None:          # Keras's `dtype` argument: both halves compute in it
+            config["dtype"] = _checks.dtype(dtype).name
         zero = layer.return_sequences
         self.forward_layer = type(layer).from_config(
             {**config, "zero_output_for_mask": zero, "name": "forward_" + layer.name})
@@ -56,20 +58,23 @@ class Bidirectional(Layer):
             backward_layer = type(backward_layer).from_config(backward_layer.get_config())
         backward_layer.zero_output_for_mask = zero
         self.backward_layer = backward_layer
+        super().__init__(name=name or "bidirectional_" + layer.name,
+                         dtype=self.forward_layer.dtype, trainable=trainable)
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.stateful = layer.stateful
-        self.dtype = layer.dtype
-        self.name = name or "bidirectional_" + layer.name
-        self._layers = (self.forward_layer, self.backward_layer)
-        self.trainable = trainable
-        self._tape = None
+        if weights is not None:        # Keras's `weights=`: forward half's, then backward's
+            self.set_weights(weights)
 
     def __repr__(self):
         return f"Bidirectional({self.forward_layer!r}, merge_mode={self.merge_mode!r})"
 
     # --- weights ----------------------------------------------------------------------
+
+    @property
+    def _layers(self):
+        return (self.forward_layer, self.backward_layer)
 
     @property
     def trainable(self):
@@ -118,22 +123,9 @@ class Bidirectional(Layer):
     def built(self):
         return all(half.built for half in self._layers)
 
-    @property
-    def weights(self):
-        return self.forward_layer.weights + self.backward_layer.weights
-
-    @property
-    def _gradients(self):
-        if self.forward_layer._gradients is None or self.backward_layer._gradients is None:
-            return None
-        return self.forward_layer._gradients + self.backward_layer._gradients
-
     def build(self, input_shape):
         for half in self._layers:
             half.build(input_shape)
-
-    def get_weights(self):
-        return self.forward_layer.get_weights() + self.backward_layer.get_weights()
 
     def set_weights(self, weights):
         weights = list(weights)
@@ -143,12 +135,6 @@ class Bidirectional(Layer):
         half = len(weights) // 2
         self.forward_layer.set_weights(weights[:half])
         self.backward_layer.set_weights(weights[half:])
-
-    def get_gradients(self):
-        return self.forward_layer.get_gradients() + self.backward_layer.get_gradients()
-
-    def count_params(self):
-        return sum(half.count_params() for half in self._layers)
 
     def reset_states(self, states=None):
         if states is None:
@@ -161,7 +147,11 @@ class Bidirectional(Layer):
 
     # --- forward and backward -------------------------------------------------------------
 
-    def __call__(self, inputs, mask=None, initial_state=None, training=False):
+    def _check_inputs(self, inputs):
+        return self.forward_layer._check_inputs(inputs)      # 3-D, the features it was built for
+
+    def call(self, inputs, mask=None, training=False, initial_state=None):
+        """Both halves over ``inputs``, merged (see the class docstring)."""
         n = len(self.forward_layer.state_names)
         fwd_state = bwd_state = None
         if initial_state is not None:
@@ -171,8 +161,9 @@ class Bidirectional(Layer):
                                  f"half's states then the backward half's, got "
                                  f"{len(initial_state)}")
             fwd_state, bwd_state = initial_state[:n], initial_state[n:]
-        y = self.forward_layer(inputs, mask, fwd_state, training)
-        y_rev = self.backward_layer(inputs, mask, bwd_state, training)
+        y = self.forward_layer(inputs, mask=mask, initial_state=fwd_state, training=training)
+        y_rev = self.backward_layer(inputs, mask=mask, initial_state=bwd_state,
+                                    training=training)
         states = []
         if self.return_state:
             states = y[1:] + y_rev[1:]
@@ -184,10 +175,6 @@ class Bidirectional(Layer):
         if self.merge_mode is None:
             return out + states if self.return_state else out
         return [out, *states] if self.return_state else out
-
-    def call(self, x, mask=None, training=False, initial_state=None):
-        """Keras's ``call``: the same forward pass as calling the layer."""
-        return self(x, mask=mask, initial_state=initial_state, training=training)
 
     def _merge(self, y, y_rev):
         if self.merge_mode == "concat":

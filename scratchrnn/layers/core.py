@@ -147,6 +147,9 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
                 "seed": self.seed}
 
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
     def call(self, x, mask=None, training=False):
         self.dropout_mask = None
         if training and self.rate > 0:
@@ -227,6 +230,9 @@ class Masking(Layer):
 
     def compute_mask(self, inputs, mask=None):
         return self._step_mask(self._check_inputs(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
 
     def call(self, x, mask=None, training=False):
         keep = self._step_mask(x)

@@ -2,10 +2,10 @@
 
 from .. import _checks
 from ..ops import activations
-from .base import RNN
+from .rnn import FusedRNN
 
 
-class GRU(RNN):
+class GRU(FusedRNN):
     """Gated recurrent unit (Cho et al. 2014), Keras's CPU semantics.
 
     Weights (Keras's, gates in the order ``z r h``): ``kernel (I, 3H)``,
@@ -13,7 +13,7 @@ class GRU(RNN):
     when ``reset_after=True`` (the default, cuDNN-compatible form), ``(3H,)`` otherwise.
     """
 
-    cell = "gru"
+    ops_name = "gru"
     n_gates = 3
     per_gate_dropout_masks = True
 

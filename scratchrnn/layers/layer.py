@@ -1,21 +1,43 @@
-"""``Layer``: what every scratchrnn layer is, recurrent or not.
+"""``Layer``: what every scratchrnn layer is, built-in or written by a user.
 
-A layer is called like Keras's, ``y = layer(x, mask=None, training=False)``, and keeps
-on a tape what its hand-written ``backward`` needs: ``dx = layer.backward(dy)`` takes the
-gradient of the loss with respect to the call's output and returns the one with respect
-to its input, leaving the weight gradients in ``get_gradients()`` (aligned with
-``get_weights()``).  Models chain these two calls; nothing else is needed to train.
+The protocol, all of it
+=======================
 
-Masks travel as Keras 3 sends them: a layer that ``supports_masking`` hands on
-``compute_mask(inputs, mask)`` (the incoming mask unless it says otherwise); any other
-layer given a mask warns and drops it, as Keras does.
+A subclass writes at most five methods; the base gives it the rest::
 
-Weights live as plain attributes (``self.kernel``, ...) listed by ``weight_names``;
-``weights`` are the arrays themselves (optimizers update them in place), while
-``get_weights`` / ``set_weights`` copy.
+    build(input_shape)          create the weights with self._add_weight(name, shape, init)
+    call(*inputs, mask=None, training=False, **options)
+                                the forward pass; keeps on self._tape what backward needs
+    backward(d_outputs)         gradients shaped like the call's outputs -> one gradient per
+                                input, in the order the inputs were given (None for an input
+                                with no gradient, e.g. integer indices); sets self._gradients,
+                                aligned with weight_names
+    compute_mask(inputs, mask)  the output's mask (only for supports_masking = True)
+    compute_output_shape(shape) optional: a model otherwise learns it by a trial call
+
+Calling a layer is Keras's call::
+
+    y = layer(x)                      one input
+    y = layer(query, values)          several inputs, positional
+    y = layer([q, v])                 or one list of inputs, as Keras's merge layers take
+    y = layer(x, mask=m, training=True, initial_state=[h0, c0])
+
+``mask`` and ``training`` are keyword-only and reach ``call`` only when its signature
+names them.  A layer that does not ``supports_masking`` drops a mask it is given, with a
+warning, as Keras does.  Called on symbolic tensors (``sr.Input``), a layer does not
+compute: it records a node of a graph that ``sr.Model(inputs, outputs)`` runs later (see
+:mod:`scratchrnn.graph`).
+
+Weights are plain attributes listed by ``weight_names``; attributes that hold layers (or
+lists of layers) are tracked, so a layer made of layers — ``self.W1 = Dense(units)`` —
+has ``weights``, ``get_weights``/``set_weights``, ``get_gradients``, ``count_params``
+and a trainable flag that cover its sub-layers: its own weights first, then each
+sub-layer's in the order they were assigned (Keras's order).  ``weights`` are the arrays
+themselves (optimizers update them in place); ``get_weights``/``set_weights`` copy.
 """
 
 import abc
+import inspect
 import re
 import warnings
 
@@ -31,35 +53,61 @@ def snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Layer(abc.ABC):
-    """Base of the non-recurrent layers (and the protocol the recurrent ones follow).
+def _is_property(obj, name):
+    return isinstance(getattr(type(obj), name, None), property)
 
-    Subclasses implement ``build(input_shape)`` (create the weights named in
-    ``weight_names`` and set ``self.built``), ``call(x, mask, training)`` (the forward
-    pass, keeping its tape in ``self._tape``), ``backward(d_out)`` (setting
-    ``self._gradients`` aligned with ``weight_names``) and ``compute_output_shape``.
-    ``_check_inputs`` converts and checks what ``__call__`` is given (float arrays of the
-    layer's dtype by default).
-    """
+
+class Layer(abc.ABC):
+    """Base of every layer.  See the module docstring for the protocol."""
 
     #: Whether the layer passes a mask on (Keras's ``supports_masking``).
     supports_masking = False
 
     def __init__(self, name=None, dtype="float32", trainable=True, seed=None):
-        self.name = name or snake_case(type(self).__name__)
-        if not isinstance(self.name, str):
+        name = name or snake_case(type(self).__name__)
+        if not isinstance(name, str):
             raise TypeError(f"`name` must be a string, got {name!r}")
+        self.name = name
         self.dtype = _checks.dtype(dtype)
-        self.trainable = _checks.boolean(trainable, "trainable")
         self.seed = _checks.seed(seed)
         self._rng = np.random.default_rng(seed)
-        self.built = False
-        self.weight_names = []
-        self._tape = None
-        self._gradients = None
+        # Some layers compute these from other state (properties): leave those alone.
+        for attr, value in (("built", False), ("weight_names", []), ("_tape", None),
+                            ("_gradients", None)):
+            if not _is_property(self, attr):
+                setattr(self, attr, value)
+        self.trainable = _checks.boolean(trainable, "trainable")
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
+
+    # --- sub-layers -----------------------------------------------------------------
+
+    def __setattr__(self, name, value):
+        """Track attributes that hold a layer or a list/tuple of layers (Keras's tracking)."""
+        if not name.startswith("_"):
+            tracked = self.__dict__.setdefault("_sublayer_attrs", {})
+            if _holds_layers(value):
+                tracked[name] = None
+            else:
+                tracked.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self.__dict__.get("_sublayer_attrs", {}).pop(name, None)
+        object.__delattr__(self, name)
+
+    @property
+    def layers(self):
+        """The tracked sub-layers, in the order their attributes were first assigned."""
+        found, seen = [], set()
+        for attr in self.__dict__.get("_sublayer_attrs", {}):
+            value = self.__dict__.get(attr)
+            for layer in (value if isinstance(value, (list, tuple)) else [value]):
+                if isinstance(layer, Layer) and id(layer) not in seen:
+                    seen.add(id(layer))
+                    found.append(layer)
+        return found
 
     # --- configuration --------------------------------------------------------------
 
@@ -74,20 +122,37 @@ class Layer(abc.ABC):
     # --- weights ----------------------------------------------------------------------
 
     def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (a layer without weights of
+        its own needs nothing: its sub-layers build on their first call)."""
         self.built = True
 
-    @property
-    def weights(self):
-        """The weight arrays themselves, in ``get_weights`` order (not copies)."""
+    def _own_weights(self):
         return [getattr(self, name) for name in self.weight_names]
 
     @property
+    def weights(self):
+        """The weight arrays themselves, in ``get_weights`` order (not copies): the
+        layer's own, then each sub-layer's."""
+        return self._own_weights() + [w for layer in self.layers for w in layer.weights]
+
+    @property
     def trainable_weights(self):
-        return self.weights if self.trainable else []
+        if not self.trainable:
+            return []
+        return self._own_weights() + [w for layer in self.layers
+                                      for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self):
-        return [] if self.trainable else self.weights
+        if not self.trainable:
+            return self.weights
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def _trainable_flags(self):
+        """One flag per entry of ``weights``: whether an optimizer updates it."""
+        own = [self.trainable] * len(self.weight_names)
+        return own + [self.trainable and flag for layer in self.layers
+                      for flag in layer._trainable_flags()]
 
     def get_weights(self):
         return [w.copy() for w in self.weights]
@@ -98,17 +163,29 @@ class Layer(abc.ABC):
             raise RuntimeError(f"{self.name}: set_weights() needs the layer built; call it "
                                "on inputs or call build(input_shape) first")
         weights = list(weights)
-        if len(weights) != len(self.weight_names):
-            raise ValueError(f"`weights` must be a list of {len(self.weight_names)} arrays "
-                             f"({', '.join(self.weight_names) or 'none'}) for {self.name}, "
+        names = self._weight_labels()
+        if len(weights) != len(names):
+            raise ValueError(f"`weights` must be a list of {len(names)} arrays "
+                             f"({', '.join(names) or 'none'}) for {self.name}, "
                              f"got {len(weights)}")
+        own = len(self.weight_names)
         arrays = []
-        for name, current, w in zip(self.weight_names, self.weights, weights):
+        for name, current, w in zip(self.weight_names, self._own_weights(), weights):
             w = _checks.real_array(w, f"weights[{name}]", self.dtype, copy=True)
             _checks.shape_is(w, current.shape, f"weights[{name}]")
             arrays.append(w)
+        start = own
+        for layer in self.layers:         # each checks its own part before anything is set
+            n = len(layer.weights)
+            layer.set_weights(weights[start:start + n])
+            start += n
         for name, w in zip(self.weight_names, arrays):
             setattr(self, name, w)
+
+    def _weight_labels(self):
+        """``weight_names`` of the layer and its sub-layers (``W1/kernel``, ...)."""
+        return list(self.weight_names) + [f"{layer.name}/{label}" for layer in self.layers
+                                          for label in layer._weight_labels()]
 
     def count_params(self):
         if not self.built:
@@ -117,16 +194,19 @@ class Layer(abc.ABC):
 
     def get_gradients(self):
         """The weight gradients of the last ``backward``, aligned with ``get_weights``."""
-        if self._gradients is None:
-            raise RuntimeError(f"{self.name}: get_gradients() needs a backward() first")
-        return [g.copy() for g in self._gradients]
+        return [g.dense() if hasattr(g, "dense") else g.copy()
+                for g in self.optimizer_gradients()]
 
     def optimizer_gradients(self):
-        """The gradients an optimizer receives, aligned with ``weights``: those of
-        ``get_gradients`` (an Embedding gives its rows unsummed, as TensorFlow does)."""
-        if self._gradients is None:
-            raise RuntimeError(f"{self.name}: no gradients: call backward() first")
-        return self._gradients
+        """The gradients an optimizer receives, aligned with ``weights``: the layer's own
+        (``_gradients``), then each sub-layer's (an Embedding gives its rows unsummed, as
+        TensorFlow does)."""
+        own = self._gradients
+        if own is None:
+            if self.weight_names:
+                raise RuntimeError(f"{self.name}: no gradients: call backward() first")
+            own = []
+        return list(own) + [g for layer in self.layers for g in layer.optimizer_gradients()]
 
     def _add_weight(self, name, shape, initializer):
         """Create weight ``name`` of ``shape`` from an initialiser ``f(shape, rng)``."""
@@ -136,24 +216,44 @@ class Layer(abc.ABC):
 
     # --- forward and backward -------------------------------------------------------------
 
-    def __call__(self, inputs, mask=None, training=False):
-        x = self._check_inputs(inputs)
+    def __call__(self, *args, mask=None, training=False, **kwargs):
+        from .. import graph
+        if graph.any_symbolic(args, kwargs, mask):
+            return graph.record_call(self, args, dict(kwargs, mask=mask, training=training))
+        if not args:
+            raise TypeError(f"{self.name}: a layer is called on at least one input")
+        inputs = self._check_inputs(args[0] if len(args) == 1 else args)
         if mask is not None and not self.supports_masking:
             warnings.warn(f"Layer {self.name!r} ({type(self).__name__}) was given a mask but "
                           "does not support masking: the mask is dropped, as Keras does",
                           stacklevel=2)
             mask = None
         if not self.built:
-            self.build(x.shape)
-        return self.call(x, mask=mask, training=training)
+            self._build_for(inputs, several=len(args) > 1)
+        accepts = _call_parameters(type(self))
+        if "mask" in accepts:
+            kwargs["mask"] = mask
+        if "training" in accepts:
+            kwargs["training"] = training
+        call_args = tuple(inputs) if len(args) > 1 else (inputs,)
+        return self.call(*call_args, **kwargs)
+
+    def _build_for(self, inputs, several):
+        shapes = _shapes(inputs)
+        if several and len(_parameters(type(self).build)) > 1:
+            self.build(*shapes)
+        else:
+            self.build(shapes)
+        if not _is_property(self, "built"):
+            self.built = True
 
     @abc.abstractmethod
-    def call(self, x, mask=None, training=False):
+    def call(self, *inputs, **options):
         """The forward pass on checked inputs (keeps what ``backward`` needs)."""
 
     @abc.abstractmethod
     def backward(self, d_out):
-        """``d_out`` (the output's gradient) -> the input's gradient; sets the weight
+        """``d_out`` (the output's gradient) -> the inputs' gradients; sets the weight
         gradients."""
 
     def compute_mask(self, inputs, mask=None):
@@ -161,11 +261,19 @@ class Layer(abc.ABC):
         return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape):
-        """The output shape for ``input_shape`` (None for unknown sizes)."""
-        return tuple(input_shape)
+        """The output shape for ``input_shape`` (None for unknown sizes).  Layers that
+        keep their input's shape say so; a model learns the others' by a trial call."""
+        raise NotImplementedError(f"{type(self).__name__} does not compute its output shape")
 
     def _check_inputs(self, inputs):
-        return _checks.real_array(inputs, "inputs", self.dtype)
+        """The inputs as arrays of the layer's dtype: one array, or a list/tuple of them
+        (several inputs); anything that is not an array or a list is passed unchanged."""
+        if isinstance(inputs, (list, tuple)) and inputs and all(
+                _is_array_like(item) for item in inputs):
+            return type(inputs)(self._check_inputs(item) for item in inputs)
+        if isinstance(inputs, (np.ndarray, list, tuple, np.generic, int, float)):
+            return _checks.real_array(inputs, "inputs", self.dtype)
+        return inputs
 
     def _require_tape(self):
         if self._tape is None:
@@ -177,3 +285,55 @@ class Layer(abc.ABC):
         g = _checks.real_array(d_out, argument, self.dtype)
         _checks.shape_is(g, tuple(shape), argument, " (the shape of the call's output)")
         return g
+
+    # --- what one call leaves behind ---------------------------------------------------
+
+    #: The attributes one call sets and its backward reads.  A layer called several
+    #: times in a model (a shared layer) gets them saved after each call and put back
+    #: before that call's backward: one tape per call.
+    _call_state = ("_tape", "_workspace", "dropout_mask", "recurrent_dropout_mask")
+
+    def _save_call_state(self):
+        own = {a: self.__dict__[a] for a in self._call_state if a in self.__dict__}
+        return own, [layer._save_call_state() for layer in self.layers]
+
+    def _restore_call_state(self, saved):
+        own, subs = saved
+        for attr, value in own.items():
+            object.__setattr__(self, attr, value)
+        for layer, state in zip(self.layers, subs):
+            layer._restore_call_state(state)
+
+
+def _is_array_like(value):
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__") and not isinstance(
+        value, (list, tuple))
+
+
+def _holds_layers(value):
+    if isinstance(value, Layer):
+        return True
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(v, Layer) for v in value))
+
+
+def _shapes(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [_shapes(item) for item in inputs]
+    return tuple(np.shape(inputs)) if hasattr(inputs, "shape") else None
+
+
+_PARAMETERS = {}
+
+
+def _parameters(function):
+    """The parameter names of ``function`` after ``self`` (cached)."""
+    if function not in _PARAMETERS:
+        params = list(inspect.signature(function).parameters.values())[1:]
+        _PARAMETERS[function] = tuple(p.name for p in params if p.kind not in (
+            p.VAR_POSITIONAL, p.VAR_KEYWORD))
+    return _PARAMETERS[function]
+
+
+def _call_parameters(cls):
+    return _parameters(cls.call)

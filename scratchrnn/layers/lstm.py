@@ -4,10 +4,10 @@ import numpy as np
 
 from .. import _checks
 from ..ops import activations
-from .base import RNN
+from .rnn import FusedRNN
 
 
-class LSTM(RNN):
+class LSTM(FusedRNN):
     """Long short-term memory layer (Hochreiter & Schmidhuber 1997), Keras's CPU semantics.
 
     Weights (Keras's, gates in the order ``i f c o``): ``kernel (I, 4H)``,
@@ -16,7 +16,7 @@ class LSTM(RNN):
     Returns ``output`` or ``[output, h, c]`` with ``return_state``.
     """
 
-    cell = "lstm"
+    ops_name = "lstm"
     n_gates = 4
     state_names = ("h", "c")
     per_gate_dropout_masks = True

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _checks
 from . import convolutional as conv
-from .base import _check_mask
+from .rnn import _check_mask
 from .layer import Layer
 
 

@@ -1,16 +1,16 @@
 """``SimpleRNN``: Keras's fully connected recurrent layer, on :mod:`scratchrnn.ops.simple_rnn`."""
 
-from .base import RNN
+from .rnn import FusedRNN
 
 
-class SimpleRNN(RNN):
+class SimpleRNN(FusedRNN):
     """Fully connected RNN whose output is fed back: ``h_t = act(x_t W + h_{t-1} U + b)``.
 
     Weights (Keras's): ``kernel (I, H)``, ``recurrent_kernel (H, H)``, ``bias (H,)``.
-    Arguments and defaults are Keras's; see :class:`scratchrnn.layers.base.RNN`.
+    Arguments and defaults are Keras's; see :class:`scratchrnn.layers.rnn.FusedRNN`.
     """
 
-    cell = "simple_rnn"
+    ops_name = "simple_rnn"
 
     def _run(self, x, states, mask):
         (outputs, h), cache = self.ops.simple_rnn_forward(

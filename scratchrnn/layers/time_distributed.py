@@ -28,17 +28,13 @@ class TimeDistributed(Layer):
 
     supports_masking = True
 
-    # Layer.__init__ is not called: dtype, trainable and the weights are the inner
-    # layer's, read through the properties below.
     def __init__(self, layer, name=None):
         if not isinstance(layer, Layer):
             raise TypeError(f"`layer` must be a scratchrnn Layer instance, got "
                             f"{type(layer).__name__}")
         self.layer = layer
-        self.name = name or "time_distributed"
-        if not isinstance(self.name, str):
-            raise TypeError(f"`name` must be a string, got {name!r}")
-        self._tape = None
+        super().__init__(name=name or "time_distributed", dtype=layer.dtype,
+                         trainable=layer.trainable)
 
     def __repr__(self):
         return f"TimeDistributed({self.layer!r}, name={self.name!r})"
@@ -57,13 +53,9 @@ class TimeDistributed(Layer):
             config["layer"] = deserialize(config["layer"])
         return cls(**config)
 
-    # --- delegated to the inner layer -------------------------------------------------
+    # --- the inner layer's weights are the wrapper's (tracked: see Layer) ---------------
 
-    dtype = property(lambda self: self.layer.dtype)
     built = property(lambda self: self.layer.built)
-    weight_names = property(lambda self: self.layer.weight_names)
-    weights = property(lambda self: self.layer.weights)
-    _gradients = property(lambda self: self.layer._gradients)
 
     @property
     def trainable(self):
@@ -72,21 +64,6 @@ class TimeDistributed(Layer):
     @trainable.setter
     def trainable(self, value):
         self.layer.trainable = _checks.boolean(value, "trainable")
-
-    def get_weights(self):
-        return self.layer.get_weights()
-
-    def set_weights(self, weights):
-        self.layer.set_weights(weights)
-
-    def get_gradients(self):
-        return self.layer.get_gradients()
-
-    def optimizer_gradients(self):
-        return self.layer.optimizer_gradients()
-
-    def count_params(self):
-        return self.layer.count_params()
 
     def build(self, input_shape):
         """Build ``layer`` for one step: ``(B, T, ...)`` -> ``(B, ...)``."""
@@ -98,9 +75,13 @@ class TimeDistributed(Layer):
 
     # --- forward and backward -------------------------------------------------------------
 
-    def __call__(self, inputs, mask=None, training=False):
+    def _check_inputs(self, inputs):
         x = np.asarray(inputs)             # the inner layer checks the values and dtype
         _step_shape(x.shape, "inputs")
+        return x
+
+    def call(self, x, mask=None, training=False):
+        """``layer`` on every step: the ``B·T`` steps as one batch of rows."""
         batch, steps = x.shape[:2]
         if mask is not None:
             m = np.asarray(mask)
@@ -113,10 +94,6 @@ class TimeDistributed(Layer):
                             f"{self.layer.name} returned {type(y).__name__}")
         self._tape = (x.shape, y.shape)
         return y.reshape(batch, steps, *y.shape[1:])
-
-    def call(self, x, mask=None, training=False):
-        """Keras's ``call``: the same forward pass as calling the layer."""
-        return self(x, mask=mask, training=training)
 
     def compute_mask(self, inputs, mask=None):
         return mask

@@ -1,0 +1,197 @@
+"""Where ``fit``, ``evaluate`` and ``predict`` get their batches: Keras's data path.
+
+Keras takes data in four forms, and so does every scratchrnn model:
+
+- **arrays** ``x, y`` (one array, or a list / dict of arrays for several inputs or
+  outputs): cut into ``batch_size`` batches, shuffled each epoch with the model's seeded
+  generator (:class:`ArrayBatches`);
+- a **tf.data.Dataset** yielding ``(x, y)`` or ``(x, y, sample_weight)`` batches (read
+  through NumPy; TensorFlow is never imported here);
+- a **PyDataset**-like object: ``__len__`` batches, ``__getitem__(i)`` the i-th;
+- any other **iterable or generator** of such batches.
+
+The last three are :class:`BatchStream`.  A re-iterable source starts again every epoch;
+a one-shot iterator (a generator) is consumed across epochs.  ``steps`` (Keras's
+``steps_per_epoch`` / ``validation_steps`` / ``steps``) limits an epoch to that many
+batches; the stream then carries on from where it stopped, starting over when a
+re-iterable source runs out.  The same batches, whatever their form, give the same
+training step: a model trained on a generator of the batches that ``fit`` would cut
+from arrays ends with the same weights, bit for bit.
+"""
+
+import warnings
+
+import numpy as np
+
+from . import _checks
+
+
+def is_stream(x):
+    """Whether ``x`` is a source of batches rather than an array (or a list / dict of
+    arrays)."""
+    if x is None or isinstance(x, (np.ndarray, list, tuple, dict, str, bytes)):
+        return False
+    if hasattr(x, "__array__"):           # a tensor: one array
+        return False
+    return hasattr(x, "__iter__") or hasattr(x, "__next__") or (
+        hasattr(x, "__len__") and hasattr(x, "__getitem__"))
+
+
+def to_numpy(structure):
+    """A batch as NumPy: tensors converted, tuples of inputs made lists (several inputs)."""
+    if isinstance(structure, dict):
+        return {k: to_numpy(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [to_numpy(v) for v in structure]
+    return np.asarray(structure)
+
+
+def split_batch(batch, argument):
+    """``(x, y, sample_weight)`` from a batch ``(x, y)``, ``(x, y, w)`` or ``x`` alone."""
+    if isinstance(batch, tuple) and len(batch) in (2, 3):
+        x, y = batch[0], batch[1]
+        w = batch[2] if len(batch) == 3 else None
+        return to_numpy(x), (None if y is None else to_numpy(y)), (
+            None if w is None else np.asarray(w))
+    if isinstance(batch, (tuple, list)) and len(batch) == 1:
+        return to_numpy(batch[0]), None, None
+    if isinstance(batch, tuple):
+        raise ValueError(f"a batch from `{argument}` must be (x, y) or (x, y, sample_weight), "
+                         f"got a tuple of {len(batch)}")
+    return to_numpy(batch), None, None
+
+
+def batch_size_of(x):
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    if isinstance(x, list):
+        x = x[0]
+    return len(x)
+
+
+class ArrayBatches:
+    """Batches cut from aligned arrays (the target last), shuffled per epoch."""
+
+    def __init__(self, data, batch_size, shuffle=False, rng=None, steps=None):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = rng
+        self.n = _length(data[0])
+        self.steps = None if steps is None else _checks.positive_int(steps, "steps")
+
+    def __len__(self):
+        full = -(-self.n // self.batch_size)
+        return full if self.steps is None else min(full, self.steps)
+
+    def epoch(self):
+        """The batches of one epoch, each a tuple of arrays aligned with ``data``."""
+        order = self.rng.permutation(self.n) if self.shuffle else None
+        for i, start in enumerate(range(0, self.n, self.batch_size)):
+            if self.steps is not None and i >= self.steps:
+                return
+            index = (slice(start, start + self.batch_size) if order is None
+                     else order[start:start + self.batch_size])
+            yield tuple(take(a, index) for a in self.data)
+
+
+class BatchStream:
+    """Batches from a tf.data.Dataset, a PyDataset-like object or any iterable."""
+
+    def __init__(self, source, steps=None, argument="x"):
+        self.source = source
+        self.argument = argument
+        self.steps = None if steps is None else _checks.positive_int(
+            steps, "steps_per_epoch" if argument == "x" else "validation_steps")
+        self._iterator = None
+        self.exhausted = False
+        if hasattr(source, "__len__") and hasattr(source, "__getitem__") and not hasattr(
+                source, "as_numpy_iterator"):
+            self._kind = "indexed"
+        elif hasattr(source, "as_numpy_iterator"):
+            self._kind = "dataset"
+        elif iter(source) is source:
+            self._kind = "iterator"           # one-shot: a generator
+        else:
+            self._kind = "iterable"
+
+    def __len__(self):
+        known = _known_length(self.source)
+        if self.steps is not None:
+            return self.steps
+        if known is None:
+            raise TypeError("the number of batches is unknown")
+        return known
+
+    def length(self):
+        try:
+            return len(self)
+        except TypeError:
+            return None
+
+    def _fresh(self):
+        if self._kind == "indexed":
+            return (self.source[i] for i in range(len(self.source)))
+        if self._kind == "dataset":
+            return self.source.as_numpy_iterator()
+        return iter(self.source)
+
+    def epoch(self):
+        """The batches of one epoch as ``(x, y, sample_weight)`` tuples."""
+        if self.steps is None:
+            iterator = self._fresh() if self._kind != "iterator" else self._one_shot()
+            for batch in iterator:
+                yield split_batch(batch, self.argument)
+            return
+        taken = 0
+        while taken < self.steps:
+            if self._iterator is None:
+                self._iterator = self._one_shot() if self._kind == "iterator" else self._fresh()
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if self._kind == "iterator" or taken == 0 and self.exhausted:
+                    self.exhausted = True
+                    warnings.warn(f"`{self.argument}` ran out of data after {taken} of "
+                                  f"{self.steps} steps of this epoch", stacklevel=3)
+                    return
+                self.exhausted = True
+                continue
+            self.exhausted = False
+            taken += 1
+            yield split_batch(batch, self.argument)
+
+    def _one_shot(self):
+        if self._iterator is None:
+            self._iterator = iter(self.source)
+        return self._iterator
+
+
+def _known_length(source):
+    if hasattr(source, "cardinality"):       # tf.data: -1 infinite, -2 unknown
+        n = int(source.cardinality())
+        return n if n >= 0 else None
+    try:
+        return len(source)
+    except TypeError:
+        return None
+
+
+def _length(a):
+    if isinstance(a, dict):
+        a = next(iter(a.values()))
+    if isinstance(a, list):
+        a = a[0]
+    return len(a)
+
+
+def take(structure, index):
+    """Rows ``index`` of an array, or of each array of a list / dict (None stays None)."""
+    if structure is None:
+        return None
+    if isinstance(structure, dict):
+        return {k: v[index] for k, v in structure.items()}
+    if isinstance(structure, list):
+        return [v[index] for v in structure]
+    return structure[index]

@@ -1,0 +1,555 @@
+"""Keras's ``RNN`` layer: a cell run over time, with every option of the loop.
+
+``RNN(cell)`` runs any cell — :class:`~scratchrnn.layers.cells.LSTMCell` and friends, or
+a user's own — one step at a time (:func:`~scratchrnn.layers.cells.rnn_cell_forward`).
+``SimpleRNN``, ``LSTM`` and ``GRU`` are :class:`FusedRNN` subclasses: their weights live on
+the layer and the whole sequence runs in one call of their ops (the readable NumPy of
+:mod:`scratchrnn.ops`, or the compiled loops of :mod:`scratchrnn.kernels`), the fast path.
+
+What both share lives here, in :class:`RNN`: the options (``return_sequences``,
+``return_state``, ``go_backwards``, ``stateful``, ``zero_output_for_mask``), checking what a
+call is given, the initial and carried states, the masks, and ``backward``'s handling of
+the gradients of the outputs and final states.
+"""
+
+import warnings
+
+import numpy as np
+
+from .. import _checks, initializers
+from .. import backend as backends
+from ..ops import activations
+from .layer import Layer
+
+
+class RNN(Layer):
+    """Keras's recurrent layer around a cell: ``RNN(LSTMCell(32), return_sequences=True)``.
+
+    ``cell``: a layer with ``state_size``, ``output_size`` and a step
+    ``call(x_t, states) -> (output, new_states)`` with its ``backward(d_output, d_states)
+    -> (d_x, d_prev_states)`` (see :mod:`scratchrnn.layers.cells`), or a list of cells
+    (stacked, as Keras's ``StackedRNNCells``).  Returns the last output or the sequence
+    (``return_sequences``), followed by the final states (``return_state``).
+    ``unroll`` is accepted, as Keras accepts it; it changes nothing in the results.
+    """
+
+    supports_masking = True
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, unroll=False, zero_output_for_mask=False, name=None,
+                 dtype=None, trainable=True, seed=None):
+        if cell is not None:
+            from .cells import StackedRNNCells
+            if isinstance(cell, (list, tuple)):
+                cell = StackedRNNCells(list(cell))
+            if not isinstance(cell, Layer) or not hasattr(cell, "state_size"):
+                raise TypeError("`cell` must be a cell: a scratchrnn Layer with `state_size` "
+                                "and a step call(inputs, states) (e.g. LSTMCell(32)), got "
+                                f"{type(cell).__name__}")
+            dtype = cell.dtype if dtype is None else dtype
+        super().__init__(name=name, dtype=dtype or "float32", trainable=trainable, seed=seed)
+        self.cell = cell
+        self.return_sequences = _checks.boolean(return_sequences, "return_sequences")
+        self.return_state = _checks.boolean(return_state, "return_state")
+        self.go_backwards = _checks.boolean(go_backwards, "go_backwards")
+        self.stateful = _checks.boolean(stateful, "stateful")
+        self.unroll = _checks.boolean(unroll, "unroll")
+        self.zero_output_for_mask = _checks.boolean(zero_output_for_mask,
+                                                    "zero_output_for_mask")
+        self.states = None
+        self._cell_gradients = None
+
+    # --- what the loop needs to know of the cell ----------------------------------------
+
+    @property
+    def state_names(self):
+        """One name per state (``h``, ``c``, ... for the built-in layers)."""
+        return tuple(f"state_{i}" for i in range(len(self._state_sizes())))
+
+    def _state_sizes(self):
+        sizes = self.cell.state_size
+        return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+
+    def _output_size(self):
+        return getattr(self.cell, "output_size", self._state_sizes()[0])
+
+    @property
+    def built(self):
+        return self.cell.built
+
+    def build(self, input_shape):
+        """Build the cell for steps of ``(batch, features)``."""
+        _sequence_shape(input_shape)
+        if not self.cell.built:
+            self.cell.build((input_shape[0], input_shape[-1]))
+
+    def get_config(self):
+        from . import serialize
+        return {"cell": serialize(self.cell), "return_sequences": self.return_sequences,
+                "return_state": self.return_state, "go_backwards": self.go_backwards,
+                "stateful": self.stateful, "unroll": self.unroll,
+                "zero_output_for_mask": self.zero_output_for_mask, "name": self.name,
+                "dtype": self.dtype.name, "trainable": self.trainable, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        from . import deserialize
+        config = dict(config)
+        if isinstance(config.get("cell"), dict):
+            config["cell"] = deserialize(config["cell"])
+        return cls(**config)
+
+    def __repr__(self):
+        return f"RNN({self.cell!r}, name={self.name!r})"
+
+    # --- the generic loop: the cell, one step at a time ---------------------------------
+
+    def _check_inputs(self, inputs):
+        x = _checks.real_array(inputs, "inputs", self.dtype)
+        if x.ndim != 3 or 0 in x.shape:
+            raise ValueError("`inputs` must be a 3-D array (batch, timesteps, features) with "
+                             f"at least one of each, got shape {x.shape}")
+        if not self.built:
+            self.build(x.shape)
+        return x
+
+    def call(self, inputs, mask=None, training=False, initial_state=None):
+        """Run the cell over ``inputs`` (batch, timesteps, features); see
+        :func:`~scratchrnn.layers.cells.rnn_cell_forward`.  Returns the last output or the
+        sequence, then the final states (in the cell's structure) with ``return_state``."""
+        from .cells import rnn_cell_forward
+        x = self._check_inputs(inputs)
+        mask = _check_mask(mask, x.shape[0], x.shape[1])
+        states = initial_state
+        if states is None and self.stateful and self.states is not None:
+            states = self.states
+        outputs, final_states, tape = rnn_cell_forward(
+            self.cell, x, states, mask, self.go_backwards, self.zero_output_for_mask,
+            bool(training))
+        if self.stateful:
+            self.states = final_states
+        self._tape = (tape, initial_state is not None, outputs.shape, len(final_states))
+        out = outputs if self.return_sequences else outputs[:, -1]
+        return [out, *final_states] if self.return_state else out
+
+    def backward(self, grads):
+        """Backpropagate through the last call (see :meth:`FusedRNN.backward`); the cell's
+        weight gradients, summed over the steps, are the layer's."""
+        from .cells import rnn_cell_backward
+        if self._tape is None:
+            raise RuntimeError(f"{self.name}: backward() needs a forward call first")
+        tape, given_state, (B, T, size), n_states = self._tape
+        grads = _as_grad_list(grads, 1 + (n_states if self.return_state else 0))
+        d_out = grads[0]
+        if d_out is not None and not self.return_sequences:
+            d_seq = np.zeros((B, T, size), self.dtype)
+            d_seq[:, -1] = _checks.real_array(d_out, "grads[0] (the output)", self.dtype)
+            d_out = d_seq
+        d_states = grads[1:] if self.return_state else None
+        dx, d_initial, _ = rnn_cell_backward(self.cell, d_out, d_states, tape)
+        return (dx, d_initial) if given_state else dx
+
+    def reset_states(self, states=None):
+        """Stateful layers: forget the carried states (zeros next call), or set them."""
+        if not self.stateful:
+            raise AttributeError(f"{self.name}: reset_states() is for stateful layers "
+                                 "(stateful=True)")
+        self.states = None if states is None else list(states)
+
+    def reset_state(self, states=None):
+        """Keras 3's name for :meth:`reset_states`."""
+        self.reset_states(states)
+
+    # --- shapes and masks --------------------------------------------------------------
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask travels on with the sequence (``return_sequences``), not past it; the
+        states have none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        out = mask if self.return_sequences else None
+        return [out] + [None] * len(self._state_sizes()) if self.return_state else out
+
+    def compute_output_shape(self, input_shape):
+        """``(B, T, out)`` or ``(B, out)``; with ``return_state``, the states' shapes
+        follow (a list, as Keras gives)."""
+        batch, steps = input_shape[0], input_shape[1]
+        size = self._output_size()
+        out = (batch, steps, size) if self.return_sequences else (batch, size)
+        if self.return_state:
+            return [out] + [(batch, n) for n in self._state_sizes()]
+        return out
+
+class FusedRNN(RNN):
+    """Base of ``SimpleRNN``, ``LSTM`` and ``GRU``: the weights on the layer, the whole
+    sequence in one call of the cell's ops.  Subclasses set ``n_gates``, ``state_names``,
+    ``ops_name`` (the ops module's name) and implement ``_run`` and ``_run_backward``.
+
+    ``backend``: ``"numpy"`` (the readable ops), ``"numba"`` (the same loops compiled),
+    or None for the global default (:func:`scratchrnn.set_backend`).  ``unroll``,
+    ``implementation`` and ``use_cudnn`` are accepted, as Keras 3 accepts them; none of
+    them changes the results.
+    """
+
+    ops_name = None
+    n_gates = 1
+    state_names = ("h",)
+    #: Whether Keras draws one dropout mask per gate once ``recurrent_dropout > 0``
+    #: (its ``implementation=1``), as LSTM and GRU do.
+    per_gate_dropout_masks = False
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
+                 return_sequences=False, return_state=False, go_backwards=False,
+                 stateful=False, seed=None, dtype="float32", backend=None,
+                 zero_output_for_mask=False, name=None, trainable=True, unroll=False,
+                 implementation=2, use_cudnn="auto", input_length=None):
+        super().__init__(None, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         zero_output_for_mask=zero_output_for_mask,
+                         name=name or snake_name(type(self)), dtype=dtype,
+                         trainable=trainable, seed=seed)
+        if input_length is not None:
+            warnings.warn(f"Argument `input_length` is deprecated: {type(self).__name__} "
+                          "ignores it, as Keras 3 does", stacklevel=2)
+        if implementation not in (1, 2):
+            raise ValueError(f"`implementation` must be 1 or 2, got {implementation!r}")
+        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"`use_cudnn` must be 'auto', True or False, got {use_cudnn!r}")
+        self.implementation = implementation
+        self.use_cudnn = use_cudnn
+        self.units = _checks.positive_int(units, "units")
+        self.activation = activation
+        self._activation = activations.get(activation, "activation")
+        self.use_bias = _checks.boolean(use_bias, "use_bias")
+        self.kernel_initializer = kernel_initializer
+        self.recurrent_initializer = recurrent_initializer
+        self.bias_initializer = bias_initializer
+        self._kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
+        self._recurrent_initializer = initializers.get(recurrent_initializer,
+                                                       "recurrent_initializer")
+        self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.dropout = _checks.rate(dropout, "dropout")
+        self.recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")
+        self.backend = None if backend is None else backends.check(backend)
+        self._input_dim = None
+        self.dropout_mask = None
+        self.recurrent_dropout_mask = None
+        self._gradients = None
+        self._workspace = None
+
+    # --- configuration --------------------------------------------------------------
+
+    def get_config(self):
+        """The constructor arguments (Keras's ``get_config``, without serialisation)."""
+        return {
+            "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer,
+            "recurrent_initializer": self.recurrent_initializer,
+            "bias_initializer": self.bias_initializer, "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "return_sequences": self.return_sequences, "return_state": self.return_state,
+            "go_backwards": self.go_backwards, "stateful": self.stateful, "seed": self.seed,
+            "dtype": self.dtype.name, "backend": self.backend,
+            "zero_output_for_mask": self.zero_output_for_mask, "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(units={self.units}, name={self.name!r})"
+
+    def _state_sizes(self):
+        return [self.units] * len(self.state_names)
+
+    def _output_size(self):
+        return self.units
+
+    # --- weights ----------------------------------------------------------------------
+
+    @property
+    def built(self):
+        return self._input_dim is not None
+
+    @property
+    def input_dim(self):
+        return self._input_dim
+
+    def _weight_shapes(self, input_dim):
+        gh = self.n_gates * self.units
+        shapes = [("kernel", (input_dim, gh)), ("recurrent_kernel", (self.units, gh))]
+        if self.use_bias:
+            shapes.append(("bias", self._bias_shape()))
+        return shapes
+
+    @property
+    def ops(self):
+        """The module of this cell's forward and backward functions, for the backend."""
+        return backends.cell_module(self.backend, self.ops_name)
+
+    def _op_kwargs(self):
+        """Extra arguments of the backend's functions: the compiled ones reuse the
+        layer's buffers from call to call (:class:`scratchrnn.kernels.common.Workspace`)."""
+        if backends.resolve(self.backend) != "numba":
+            return {}
+        if self._workspace is None:
+            from ..kernels.common import Workspace
+            self._workspace = Workspace()
+        return {"workspace": self._workspace}
+
+    def _bias_shape(self):
+        return (self.n_gates * self.units,)
+
+    def _init_bias(self, shape):
+        return self._bias_initializer(shape, self._rng)
+
+    def build(self, input_shape):
+        """Create the weights for inputs of shape ``(batch, timesteps, features)``
+        (only ``features``, the last entry, matters)."""
+        if isinstance(input_shape, int) or len(input_shape) == 0:
+            raise ValueError(f"`input_shape` must be (batch, timesteps, features), "
+                             f"got {input_shape!r}")
+        input_dim = _checks.positive_int(input_shape[-1], "input_shape[-1]")
+        shapes = dict(self._weight_shapes(input_dim))
+        self.kernel = self._cast(self._kernel_initializer(shapes["kernel"], self._rng))
+        self.recurrent_kernel = self._cast(
+            self._recurrent_initializer(shapes["recurrent_kernel"], self._rng))
+        self.bias = self._cast(self._init_bias(shapes["bias"])) if self.use_bias else None
+        self._input_dim = input_dim
+
+    def _cast(self, array):
+        return np.ascontiguousarray(array, dtype=self.dtype)
+
+    def _own_weights(self):
+        if not self.built:
+            return []
+        return [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
+
+    @property
+    def weight_names(self):
+        return [name for name, _ in self._weight_shapes(self._input_dim or 0)]
+
+    def get_weights(self):
+        """Copies of ``[kernel, recurrent_kernel, bias]`` (no bias without ``use_bias``)."""
+        self._require_built("get_weights")
+        return [w.copy() for w in self._own_weights()]
+
+    def set_weights(self, weights):
+        """Set the weights from a list in ``get_weights`` order (Keras's shapes and layout).
+
+        An unbuilt layer is built from the kernel's shape.
+        """
+        weights = list(weights)
+        if self.built:
+            input_dim = self._input_dim
+        else:  # build from the kernel's shape; its checks below still apply
+            input_dim = np.shape(weights[0])[0] if weights and np.ndim(weights[0]) == 2 else None
+        expected = self._weight_shapes(input_dim)
+        if len(weights) != len(expected):
+            raise ValueError(
+                f"`weights` must be a list of {len(expected)} arrays "
+                f"({', '.join(n for n, _ in expected)}) for {self.name}, got {len(weights)}")
+        arrays = []
+        for (name, shape), w in zip(expected, weights):
+            w = _checks.real_array(w, f"weights[{name}]", self.dtype, copy=True)
+            _checks.shape_is(w, shape, f"weights[{name}]")
+            arrays.append(w)
+        self.kernel, self.recurrent_kernel = arrays[0], arrays[1]
+        self.bias = arrays[2] if self.use_bias else None
+        self._input_dim = arrays[0].shape[0]
+
+    def count_params(self):
+        self._require_built("count_params")
+        return sum(w.size for w in self._own_weights())
+
+    def optimizer_gradients(self):
+        if self._gradients is None:
+            raise RuntimeError(f"{self.name}: no gradients: call backward() first")
+        return self._gradients
+
+    def _set_gradients(self, grads):
+        self._gradients = grads
+
+    def _require_built(self, what):
+        if not self.built:
+            raise RuntimeError(f"{self.name}: {what}() needs the layer built; call it on "
+                               "inputs, call build(input_shape) or set_weights() first")
+
+    # --- states -----------------------------------------------------------------------
+
+    def reset_states(self, states=None):
+        """Stateful layers: set the carried states to zeros, or to ``states``."""
+        if not self.stateful:
+            raise AttributeError(f"{self.name}: reset_states() is for stateful layers "
+                                 "(stateful=True)")
+        if states is None:
+            self.states = None if self.states is None else [np.zeros_like(s)
+                                                            for s in self.states]
+            return
+        batch = np.shape(_as_list(states)[0])[0]
+        self.states = self._check_states(states, batch, "states")
+
+    def _check_states(self, states, batch, argument):
+        states = _as_list(states)
+        sizes = self._state_sizes()
+        if len(states) != len(sizes):
+            raise ValueError(
+                f"`{argument}` must be a list of {len(sizes)} arrays "
+                f"({', '.join(self.state_names)}) of shape ({batch}, {sizes[0]}), "
+                f"got {len(states)}")
+        checked = []
+        for name, size, s in zip(self.state_names, sizes, states):
+            s = _checks.real_array(s, f"{argument}[{name}]", self.dtype, copy=True)
+            _checks.shape_is(s, (batch, size), f"{argument}[{name}]", " (batch, units)")
+            checked.append(s)
+        return checked
+
+    # --- forward ----------------------------------------------------------------------
+
+    def call(self, inputs, mask=None, training=False, initial_state=None):
+        """Run the layer over ``inputs`` (batch, timesteps, features).
+
+        mask: (batch, timesteps) booleans, True where a step is real; initial_state:
+        a list of (batch, units) arrays.  Returns what Keras returns: the output
+        (the sequence if ``return_sequences``, else the last output), followed by the
+        final states when ``return_state``.
+        """
+        x = self._check_inputs(inputs)
+        B, T, _ = x.shape
+        mask = _check_mask(mask, B, T)
+        given_state = initial_state is not None
+        if given_state:
+            states = self._check_states(initial_state, B, "initial_state")
+        elif self.stateful:
+            if self.states is not None and self.states[0].shape[0] != B:
+                raise ValueError(
+                    f"{self.name} is stateful with batch size {self.states[0].shape[0]}; "
+                    f"`inputs` must keep it, got batch size {B} (reset_states() to change)")
+            states = self.states or self._zero_states(B)
+        else:
+            states = self._zero_states(B)
+        self._prepare_call(B, training)
+
+        outputs, final_states, cache = self._run(x, states, mask)
+        if self.stateful:
+            self.states = [s.copy() for s in final_states]
+        self._tape = (cache, given_state, outputs.shape)
+        out = outputs if self.return_sequences else outputs[:, -1]
+        return [out, *final_states] if self.return_state else out
+
+    def _zero_states(self, batch):
+        return [np.zeros((batch, n), self.dtype) for n in self._state_sizes()]
+
+    def _check_inputs(self, inputs):
+        x = _checks.real_array(inputs, "inputs", self.dtype)
+        if x.ndim != 3:
+            raise ValueError("`inputs` must be a 3-D array (batch, timesteps, features), "
+                             f"got shape {x.shape}")
+        if 0 in x.shape:
+            raise ValueError(f"`inputs` must have at least one sample, step and feature, "
+                             f"got shape {x.shape}")
+        if not self.built:
+            self.build(x.shape)
+        elif x.shape[2] != self.input_dim:
+            raise ValueError(f"`inputs` must have {self.input_dim} features (the layer was "
+                             f"built for them), got shape {x.shape}")
+        return x
+
+    # --- backward ---------------------------------------------------------------------
+
+    def backward(self, grads):
+        """Backpropagate through the last call.
+
+        grads: gradients shaped like the call's outputs (one array, or a list in the
+        same order; ``None`` stands for zeros).  Returns ``dx``, or ``(dx, [d_state, ...])``
+        when the call was given ``initial_state``.  Weight gradients: ``get_gradients()``.
+        """
+        if self._tape is None:
+            raise RuntimeError(f"{self.name}: backward() needs a forward call first")
+        cache, given_state, (B, T, size) = self._tape
+        sizes = self._state_sizes()
+        grads = _as_grad_list(grads, 1 + (len(sizes) if self.return_state else 0))
+        out_shape = (B, T, size) if self.return_sequences else (B, size)
+        d_out = self._grad_array(grads[0], out_shape, "grads[0] (the output)")
+        if not self.return_sequences:
+            d_seq = np.zeros((B, T, size), self.dtype)
+            d_seq[:, -1] = d_out
+            d_out = d_seq
+        state_grads = grads[1:] if self.return_state else [None] * len(sizes)
+        d_states = [self._grad_array(g, (B, n), f"grads[{i + 1}] (state {name})")
+                    for i, (g, n, name) in enumerate(zip(state_grads, sizes, self.state_names))]
+        dx, d_initial, gradients = self._run_backward(d_out, d_states, cache)
+        self._set_gradients(gradients)
+        return (dx, d_initial) if given_state else dx
+
+    def _grad_array(self, g, shape, argument):
+        if g is None:
+            return np.zeros(shape, self.dtype)
+        g = _checks.real_array(g, argument, self.dtype)
+        _checks.shape_is(g, shape, argument)
+        return g
+
+
+    # --- dropout ----------------------------------------------------------------------
+
+    def _prepare_call(self, batch, training):
+        self._draw_dropout_masks(batch, training)
+
+    def _draw_dropout_masks(self, batch, training):
+        """Keras's variational dropout: one mask per sequence, inverted scaling."""
+        per_gate = self.per_gate_dropout_masks and self.recurrent_dropout > 0
+        count = self.n_gates if per_gate else 1
+        self.dropout_mask = self.recurrent_dropout_mask = None
+        if training and self.dropout > 0:
+            self.dropout_mask = self._dropout_mask((count, batch, self._input_dim),
+                                                   self.dropout)
+        if training and self.recurrent_dropout > 0:
+            self.recurrent_dropout_mask = self._dropout_mask((count, batch, self.units),
+                                                             self.recurrent_dropout)
+
+    def _dropout_mask(self, shape, rate):
+        keep = self._rng.random(shape) >= rate
+        return keep.astype(self.dtype) / self.dtype.type(1 - rate)
+
+
+def snake_name(cls):
+    from .layer import snake_case
+    return snake_case(cls.__name__)
+
+
+def _sequence_shape(shape):
+    if isinstance(shape, int) or len(shape) != 3:
+        raise ValueError(f"`input_shape` must be (batch, timesteps, features), got {shape!r}")
+    return shape
+
+
+def _as_list(states):
+    return list(states) if isinstance(states, (list, tuple)) else [states]
+
+
+def _as_grad_list(grads, n):
+    grads = list(grads) if isinstance(grads, (list, tuple)) else [grads]
+    if len(grads) != n:
+        raise ValueError(f"`grads` must hold {n} gradient(s), one per output of the call, "
+                         f"got {len(grads)}")
+    return grads
+
+
+def _check_mask(mask, batch, timesteps):
+    """``mask`` as a (batch, timesteps) bool array, or None."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype != np.bool_:
+        if m.dtype.kind not in "iu":
+            raise TypeError(f"`mask` must be booleans (or 0/1 integers), got dtype {m.dtype}")
+        if not np.isin(m, (0, 1)).all():
+            raise ValueError("`mask` must be booleans (or 0/1 integers), got integer values "
+                             f"{np.unique(m)[:10].tolist()}")
+        m = m.astype(bool)
+    _checks.shape_is(m, (batch, timesteps), "mask", " (batch, timesteps)")
+    return m
