@@ -225,6 +225,7 @@ class Graph:
         self.nodes, self.layers = _order(self.inputs, self.outputs)
         counts = collections.Counter(id(node.layer) for node in self.nodes)
         self.shared = {lid for lid, n in counts.items() if n > 1}
+        self._node_states = {}    # a shared layer's call state per node, kept between runs
 
     # --- forward ---------------------------------------------------------------------
 
@@ -251,19 +252,17 @@ class Graph:
             previous_mask = mask if mask is not None else first_masks
             kwargs["mask"] = mask if layer.supports_masking else None
             kwargs["training"] = training
-            if id(layer) in self.shared:
-                state = run.states.get(id(node))
-                if state is not None:
-                    layer._restore_call_state(state)
+            if id(layer) in self.shared:      # one tape (and workspace) per call
+                layer._restore_call_state(self._node_states.get(id(node)) or
+                                          layer._fresh_call_state())
             out = layer(*args, **kwargs)
             if id(layer) in self.shared:
-                run.states[id(node)] = layer._save_call_state()
+                self._node_states[id(node)] = run.states[id(node)] = layer._save_call_state()
             flat = _flatten(out)
             if len(flat) != len(node.outputs):
                 raise RuntimeError(f"{layer.name} returned {len(flat)} arrays; when the model "
                                    f"was made it returned {len(node.outputs)}")
-            masks = (layer.compute_mask(first, previous_mask)
-                     if layer.supports_masking and _any_not_none(previous_mask) else None)
+            masks = layer.compute_mask(first, previous_mask) if layer.supports_masking else None
             flat_masks = _flatten_masks(masks, len(flat))
             for tensor, value, m in zip(node.outputs, flat, flat_masks):
                 run.values[id(tensor)] = value
@@ -383,6 +382,10 @@ def _order(inputs, outputs):
     known = set(input_ids)
     nodes = sorted(ordered, key=lambda n: -depth[id(n)])   # stable: DFS order within a depth
     for node in nodes:
+        if node.is_input and id(node.outputs[0]) not in input_ids:
+            raise ValueError(f"Graph disconnected: the outputs need the Input "
+                             f"{node.layer.name!r}, which is not among the model's inputs; "
+                             "give it to Model(inputs=...)")
         for t in node.inputs:
             if id(t) not in known:
                 raise ValueError(f"Graph disconnected: {node.layer.name} needs {t!r}, which "

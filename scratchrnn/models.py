@@ -301,7 +301,7 @@ class Model:
             ms = [ms] if isinstance(ms, str) else list(ms)
             built = [metrics_module.get(m, loss=loss) for m in ms]
             for m in built:
-                m.name = f"{name}_{m.name}"
+                m.base_name, m.name = m.name, f"{name}_{m.name}"
             out.append(built)
         return out
 
@@ -616,9 +616,10 @@ class Model:
         connected = not isinstance(self, Sequential)
         for layer in self.layers:
             nodes = [n for n in graph.nodes if n.layer is layer]
-            shape = _format_shape([_shape_of(n.output_structure) for n in nodes][0]
-                                  if len(nodes) == 1 else
-                                  [_shape_of(n.output_structure) for n in nodes])
+            shapes = [_shape_of(n.output_structure) for n in nodes]
+            shape = _format_shape(shapes[0] if len(shapes) == 1 else shapes)
+            if shape.startswith("(") and shape.count("(") > 1:
+                shape = f"[{shape}]"           # several outputs, as Keras lists them
             row = [f"{layer.name} ({type(layer).__name__})", shape, f"{layer.count_params():,}"]
             if connected:
                 sources = [f"{t.node.layer.name}[{t.node.index}][{t.index}]"
@@ -868,11 +869,21 @@ class Sequential(Model):
     def summary(self, print_fn=print):
         """Print each layer's name, type, output shape and parameter count, and the totals
         (the same counts as Keras's ``summary``)."""
+        header = ["Layer (type)", "Output Shape", "Param #"]
+        if self._output is None:        # not built yet: Keras prints "?" and "0 (unbuilt)"
+            rows = [[f"{layer.name} ({type(layer).__name__})", "?",
+                     f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"]
+                    for layer in self._layers]
+            built = [layer for layer in self._unique_layers if layer.built]
+            total = sum(layer.count_params() for layer in built)
+            trainable = sum(w.size for layer in built for w in layer.trainable_weights)
+            self._print_table(header, rows, print_fn, counts=(total, trainable))
+            return
         self._require_graph("summary()")
         rows = [[f"{layer.name} ({type(layer).__name__})", _format_shape(shape),
                  f"{layer.count_params():,}"]
                 for layer, shape in zip(self._layers, self.output_shapes())]
-        self._print_table(["Layer (type)", "Output Shape", "Param #"], rows, print_fn)
+        self._print_table(header, rows, print_fn)
 
     def _logits_activation(self):
         """``"sigmoid"`` or ``"softmax"`` when the loss reads the last Dense layer's
@@ -1231,7 +1242,8 @@ def _progress(total, enabled, desc):
                 dynamic_ncols=True)
 
 
-def load_model(path):
-    """The model saved at ``path`` by :meth:`Sequential.save` (see :mod:`scratchrnn.saving`)."""
+def load_model(path, compile=True, custom_objects=None):
+    """The model saved at ``path`` by ``save`` (see :mod:`scratchrnn.saving`);
+    ``custom_objects``: ``{class name: class}`` for layers of your own."""
     from .saving import load_model as load
-    return load(path)
+    return load(path, compile=compile, custom_objects=custom_objects)

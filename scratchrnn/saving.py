@@ -54,9 +54,16 @@ def model_state(model):
     arrays = {f"weight_{i:05d}": w for i, w in enumerate(model.get_weights())}
     if model.compiled:
         from . import losses, optimizers
-        config["compile"] = {"optimizer": optimizers.serialize(model.optimizer),
-                             "loss": losses.serialize(model.loss),
-                             "metrics": [m.name for m in model.metrics]}
+        several = isinstance(model.loss, list)
+        per_output = getattr(model, "_output_metrics", None)
+        config["compile"] = {
+            "optimizer": optimizers.serialize(model.optimizer),
+            "loss": ([losses.serialize(loss) for loss in model.loss] if several
+                     else losses.serialize(model.loss)),
+            "metrics": ([[m.base_name for m in ms] for ms in per_output] if several
+                        else [m.name for m in model.metrics])}
+        if several:
+            config["compile"]["loss_weights"] = list(model._loss_weights)
         state = model.optimizer.get_state()
         config["compile"]["optimizer_state"] = sorted(state)
         arrays.update({f"optimizer_{key}": np.asarray(v) for key, v in state.items()})
@@ -144,20 +151,28 @@ def read_checkpoint(path):
 
 
 def _model_classes():
-    from .models import Sequential
+    from .models import Model, Sequential
     from .seq2seq import Seq2Seq
-    return {cls.__name__: cls for cls in (Sequential, Seq2Seq)}
+    return {cls.__name__: cls for cls in (Model, Sequential, Seq2Seq)}
 
 
-def load_model(path, compile=True):
+def load_model(path, compile=True, custom_objects=None):
     """The model saved at ``path``: same architecture, same weights, and (``compile``)
-    the same optimizer, loss, metrics and optimizer state, so training resumes exactly."""
+    the same optimizer, loss, metrics and optimizer state, so training resumes exactly.
+    ``custom_objects``: ``{class name: class}`` for layers of your own, as in Keras."""
     config, arrays = read_checkpoint(path)
     classes = _model_classes()
     if config["class_name"] not in classes:
         raise ValueError(f"{path}: unknown model class {config['class_name']!r}; known: "
                          f"{sorted(classes)}")
-    model = classes[config["class_name"]].from_config(config["config"])
+    cls = classes[config["class_name"]]
+    if cls.__name__ == "Seq2Seq":
+        model = cls.from_config(config["config"])
+    else:
+        try:
+            model = cls.from_config(config["config"], custom_objects=custom_objects)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from err
     if not getattr(model, "built", True):
         model.build()
     weights = [arrays[k] for k in sorted(k for k in arrays if k.startswith("weight_"))]
@@ -165,8 +180,12 @@ def load_model(path, compile=True):
     spec = config.get("compile")
     if compile and spec is not None:
         from . import losses, optimizers
-        model.compile(optimizer=optimizers.deserialize(spec["optimizer"]),
-                      loss=losses.deserialize(spec["loss"]), metrics=spec["metrics"])
+        loss = spec["loss"]
+        loss = ([losses.deserialize(x) for x in loss] if isinstance(loss, list)
+                else losses.deserialize(loss))
+        extra = {"loss_weights": spec["loss_weights"]} if "loss_weights" in spec else {}
+        model.compile(optimizer=optimizers.deserialize(spec["optimizer"]), loss=loss,
+                      metrics=spec["metrics"], **extra)
         state = {key: arrays[f"optimizer_{key}"] for key in spec["optimizer_state"]}
         if state:
             model.optimizer.set_state(state)

@@ -51,7 +51,12 @@ def deserialize(spec, custom_objects=None):
     if name not in classes:
         raise ValueError(f"unknown layer class {name!r}; known: {sorted(CLASSES)} (a layer "
                          "of your own: pass custom_objects={name: cls})")
-    return classes[name].from_config(spec["config"])
+    try:
+        return classes[name].from_config(spec["config"])
+    except TypeError as err:
+        raise ValueError(f"could not make a {name} from its config ({err}); a layer with "
+                         "constructor arguments of its own must return them from "
+                         "get_config(), as in Keras") from err
 
 
 __all__ = ["CLASSES", "GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells",

@@ -208,6 +208,37 @@ class Layer(abc.ABC):
             own = []
         return list(own) + [g for layer in self.layers for g in layer.optimizer_gradients()]
 
+    # --- regularisation penalties ----------------------------------------------------------
+
+    def _weight_regularizers(self):
+        """One regulariser (or None) per entry of ``weights``: an own weight ``name``
+        takes the attribute ``<name>_regularizer`` (``recurrent_kernel`` takes
+        ``recurrent_regularizer``: Keras's argument names), then each sub-layer's.  A
+        weight an optimizer does not update has none, as Keras counts only
+        ``trainable_weights``."""
+        from .. import regularizers
+        own = []
+        for name in self.weight_names[:len(self._own_weights())]:
+            attr = ("recurrent_regularizer" if name == "recurrent_kernel"
+                    else f"{name}_regularizer")
+            own.append(regularizers.get(getattr(self, attr, None), attr))
+        found = own + [r for layer in self.layers for r in layer._weight_regularizers()]
+        return found if self.trainable else [None] * len(found)
+
+    @property
+    def losses(self):
+        """The regularisation penalties (floats) of the layer's trainable weights and its
+        sub-layers', in ``weights`` order, one per regularised weight: Keras's
+        ``layer.losses``.  A model adds their sum to the loss."""
+        return [reg(w) for w, reg in zip(self.weights, self._weight_regularizers())
+                if reg is not None]
+
+    def regularization_gradients(self):
+        """The gradient of ``sum(losses)`` for each entry of ``weights`` (None where no
+        regulariser applies): a model adds them to the weights' gradients."""
+        return [None if reg is None else reg.gradient(w)
+                for w, reg in zip(self.weights, self._weight_regularizers())]
+
     def _add_weight(self, name, shape, initializer):
         """Create weight ``name`` of ``shape`` from an initialiser ``f(shape, rng)``."""
         setattr(self, name, np.ascontiguousarray(initializer(shape, self._rng),
@@ -296,6 +327,11 @@ class Layer(abc.ABC):
     def _save_call_state(self):
         own = {a: self.__dict__[a] for a in self._call_state if a in self.__dict__}
         return own, [layer._save_call_state() for layer in self.layers]
+
+    def _fresh_call_state(self):
+        """The call state of a layer never called: no tape, no workspace yet."""
+        own = {a: None for a in self._call_state if a in self.__dict__}
+        return own, [layer._fresh_call_state() for layer in self.layers]
 
     def _restore_call_state(self, saved):
         own, subs = saved

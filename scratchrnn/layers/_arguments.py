@@ -1,0 +1,61 @@
+"""Constructor arguments the Keras way, shared by the layers of this package.
+
+Keras refuses a size that is not an integer (``Dense(3.7)``, ``Embedding(input_dim=3.7)``,
+``Conv1D(2, kernel_size=None)``) with a ``ValueError``; Python's convention, and
+scratchrnn's checks elsewhere, say ``TypeError``.  :class:`IntegerArgumentError` is both,
+so that a Keras user's ``except ValueError`` and a Python user's ``except TypeError`` each
+catch it.
+"""
+
+import numbers
+
+from .. import initializers, regularizers
+
+
+class IntegerArgumentError(TypeError, ValueError):
+    """A size argument that is not an integer (a TypeError and, as in Keras, a ValueError)."""
+
+
+def positive_int(value, argument):
+    """``value`` as an int > 0: a ValueError for 0 or less, an :class:`IntegerArgumentError`
+    for anything that is not an integer (floats such as 3.0, strings, None, booleans)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise IntegerArgumentError(f"`{argument}` must be a positive integer, got {value!r} "
+                                   f"of type {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"`{argument}` must be a positive integer, got {value}")
+    return int(value)
+
+
+def regularizer(value, argument):
+    """A regulariser object (or None) from what a layer is given; see
+    :func:`scratchrnn.regularizers.get`."""
+    return regularizers.get(value, argument)
+
+
+def no_activity_regularizer(value):
+    """Keras's ``activity_regularizer`` penalises a layer's *output*, which would put a
+    term into every backward pass; scratchrnn takes only None."""
+    if value is not None:
+        raise ValueError(f"`activity_regularizer` is not supported by scratchrnn (got "
+                         f"{value!r}): only weight regularizers are (kernel_regularizer, "
+                         f"bias_regularizer, ...); pass None")
+    return None
+
+
+def serialized(value):
+    """A JSON-friendly form of an initialiser or regulariser argument for ``get_config``:
+    a name stays a name, an object becomes ``{"class_name", "config"}``.  A callable of the
+    user's own, which has no such form, is kept as it is (the config still rebuilds the
+    layer in this process; saving it to a file needs a serialisable one)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, regularizers.Regularizer):
+        try:
+            return regularizers.serialize(value)
+        except TypeError:
+            return value
+    try:
+        return initializers.serialize(value)
+    except TypeError:
+        return value
