@@ -29,13 +29,13 @@ from . import (
     utils,
 )
 from .backend import get_backend, set_backend
-from .keras import from_keras, to_keras
 from .graph import Input, KerasTensor
+from .keras import from_keras, to_keras
 from .models import Model, Sequential, load_model
 from .seq2seq import Seq2Seq
 
 __version__ = "0.1.0"
-__all__ = ["Input", "KerasTensor", "Model", "Seq2Seq", "Sequential", "callbacks", "from_keras", "get_backend",
-           "initializers", "layers", "load_model", "losses", "metrics", "models", "ops",
-           "optimizers", "sampling", "schedules", "seq2seq", "set_backend", "testing", "text",
-           "timeseries", "to_keras", "utils", "__version__"]
+__all__ = ["callbacks", "from_keras", "get_backend", "initializers", "Input", "KerasTensor",
+           "layers", "load_model", "losses", "metrics", "Model", "models", "ops", "optimizers",
+           "sampling", "schedules", "Seq2Seq", "seq2seq", "Sequential", "set_backend", "testing",
+           "text", "timeseries", "to_keras", "utils", "__version__"]

@@ -37,15 +37,14 @@ batch finishes, callbacks' ``on_train_end`` runs (so ``EarlyStopping`` restores 
 weights), and the History so far is returned with ``history.interrupted = True``.
 """
 
-import collections
 import signal
 import threading
 
 import numpy as np
 
 from . import _checks, losses, optimizers
-from . import data as data_module
 from . import callbacks as callbacks_module
+from . import data as data_module
 from . import layers as layers_module
 from . import metrics as metrics_module
 from .graph import Graph, Input, InputLayer, KerasTensor

@@ -61,11 +61,11 @@ import abc
 import math
 import numbers
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
 from . import _checks, schedules
+from .ops.indexed_slices import IndexedSlices  # noqa: F401 (optimizers take them)
 from .schedules import LearningRateSchedule
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -75,28 +75,6 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _KERAS_ONLY_DEFAULTS = {"weight_decay": None, "use_ema": False, "ema_momentum": 0.99,
                         "ema_overwrite_frequency": None, "loss_scale_factor": None,
                         "gradient_accumulation_steps": None}
-
-
-class IndexedSlices(NamedTuple):
-    """A gradient given by rows, as TensorFlow gives an embedding's: ``values[k]`` is a
-    gradient contribution to row ``indices[k]`` of a variable of shape ``dense_shape``;
-    rows may repeat.  ``dense()`` sums them into the full gradient."""
-
-    indices: np.ndarray
-    values: np.ndarray
-    dense_shape: tuple
-
-    @property
-    def dtype(self):
-        return self.values.dtype
-
-    def dense(self):
-        out = np.zeros(self.dense_shape, self.values.dtype)
-        np.add.at(out, self.indices, self.values)     # repeated rows add up
-        return out
-
-    def with_values(self, values):
-        return IndexedSlices(self.indices, values, self.dense_shape)
 
 
 # --- argument checks ----------------------------------------------------------------------

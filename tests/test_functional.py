@@ -41,7 +41,7 @@ def test_a_shared_lstm_on_two_inputs_and_a_residual_add():
     a, b = sr.Input((5, 3), dtype=F64), sr.Input((5, 3), dtype=F64)
     shared = L.LSTM(3, return_sequences=True, dtype=F64, seed=1)
     ha, hb = shared(a), shared(b)
-    merged = L.Add(dtype=F64)([L.Add(dtype=F64)([ha, hb]), a])                  # a reaches the output twice
+    merged = L.Add(dtype=F64)([L.Add(dtype=F64)([ha, hb]), a])     # a reaches the output twice
     out = L.Dense(2, dtype=F64, seed=2)(L.Concatenate(dtype=F64)([merged, hb]))
     model = sr.Model([a, b], out)
     kinds = [type(layer).__name__ for layer in model.layers]

@@ -5,10 +5,8 @@
 """
 
 from ..graph import Input, InputLayer
-from .attention import AdditiveAttention, BahdanauAttention
-from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
-from .rnn import RNN
 from ..text import TextVectorization
+from .attention import AdditiveAttention, BahdanauAttention
 from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .convolutional import Conv1D
@@ -17,8 +15,10 @@ from .embedding import Embedding
 from .gru import GRU
 from .layer import Layer
 from .lstm import LSTM
+from .merging import Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract
 from .pooling import AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, MaxPooling1D
 from .reshaping import Flatten, RepeatVector
+from .rnn import RNN
 from .simple_rnn import SimpleRNN
 from .time_distributed import TimeDistributed
 
@@ -27,7 +27,8 @@ CLASSES = {cls.__name__: cls for cls in (
     SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout, Masking, Embedding, Flatten,
     RepeatVector, TimeDistributed, Conv1D, MaxPooling1D, AveragePooling1D,
     GlobalAveragePooling1D, GlobalMaxPooling1D, AdditiveAttention, BahdanauAttention,
-    RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot)}
+    RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells, Add, Subtract, Multiply,
+    Average, Maximum, Minimum, Concatenate, Dot)}
 
 
 def serialize(layer):
@@ -59,10 +60,10 @@ def deserialize(spec, custom_objects=None):
                          "get_config(), as in Keras") from err
 
 
-__all__ = ["CLASSES", "GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells",
-           "TextVectorization", "Add", "Average", "Concatenate", "Dot", "Input", "InputLayer",
-           "Maximum", "Minimum", "Multiply", "Subtract", "AdditiveAttention", "AveragePooling1D", "BahdanauAttention",
-           "Bidirectional", "Conv1D", "Dense", "Dropout", "Embedding", "Flatten", "GRU",
-           "GlobalAveragePooling1D", "GlobalMaxPooling1D", "LSTM", "Layer", "Masking",
-           "MaxPooling1D", "RNN", "RepeatVector", "SimpleRNN", "TimeDistributed",
-           "deserialize", "serialize"]
+__all__ = ["Add", "AdditiveAttention", "Average", "AveragePooling1D", "BahdanauAttention",
+           "Bidirectional", "CLASSES", "Concatenate", "Conv1D", "Dense", "deserialize", "Dot",
+           "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D", "GlobalMaxPooling1D",
+           "GRU", "GRUCell", "Input", "InputLayer", "Layer", "LSTM", "LSTMCell", "Masking",
+           "Maximum", "MaxPooling1D", "Minimum", "Multiply", "RepeatVector", "RNN", "serialize",
+           "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "Subtract", "TextVectorization",
+           "TimeDistributed"]

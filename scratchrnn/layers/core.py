@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _checks, initializers
 from ..ops import activations
+from . import _arguments
 from .layer import Layer
 
 
@@ -30,15 +31,19 @@ class Dense(Layer):
     sigmoid or softmax (it tags them, ``_keras_logits``), which is steadier than going
     through ``log(y)``.  For that, ``logits`` keeps ``a`` of the last call and
     ``backward_logits(da)`` backpropagates from it, skipping the activation.
+
+    ``kernel_regularizer`` and ``bias_regularizer`` (:mod:`scratchrnn.regularizers`) add
+    their penalties to ``losses``; ``activity_regularizer`` must stay None.
     """
 
     supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", name=None,
-                 dtype="float32", trainable=True, seed=None):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 name=None, dtype="float32", trainable=True, seed=None):
         super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
-        self.units = _checks.positive_int(units, "units")
+        self.units = _arguments.positive_int(units, "units")
         self._activation = activations.get(activation, "activation", softmax=True)
         self.activation = "linear" if activation is None else activation  # Keras's config
         self.use_bias = _checks.boolean(use_bias, "use_bias")
@@ -46,14 +51,23 @@ class Dense(Layer):
         self.bias_initializer = bias_initializer
         self._kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _arguments.regularizer(kernel_regularizer,
+                                                         "kernel_regularizer")
+        self.bias_regularizer = _arguments.regularizer(bias_regularizer, "bias_regularizer")
+        self.activity_regularizer = _arguments.no_activity_regularizer(activity_regularizer)
 
     def __repr__(self):
         return f"Dense(units={self.units}, activation={self.activation!r}, name={self.name!r})"
 
     def get_config(self):
+        s = _arguments.serialized
         return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer, "seed": self.seed}
+                "use_bias": self.use_bias,
+                "kernel_initializer": s(self.kernel_initializer),
+                "bias_initializer": s(self.bias_initializer),
+                "kernel_regularizer": s(self.kernel_regularizer),
+                "bias_regularizer": s(self.bias_regularizer),
+                "activity_regularizer": None, "seed": self.seed}
 
     def build(self, input_shape):
         """Create ``kernel (F, units)`` and ``bias (units,)`` for inputs ``(..., F)``."""
@@ -142,6 +156,7 @@ class Dropout(Layer):
         self.rate = _checks.rate(rate, "rate")
         self.noise_shape = _noise_shape(noise_shape)
         self.dropout_mask = None
+        self.built = True                   # no weights: built at construction, as in Keras
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
@@ -213,6 +228,7 @@ class Masking(Layer):
         if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
             raise TypeError(f"`mask_value` must be a real number, got {mask_value!r}")
         self.mask_value = float(mask_value)
+        self.built = True                   # no weights: built at construction, as in Keras
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import _checks, initializers
-from ..optimizers import IndexedSlices
+from ..ops.indexed_slices import IndexedSlices
 from .layer import Layer
 
 

@@ -29,8 +29,8 @@ import numpy as np
 
 from .. import _checks
 from . import convolutional as conv
-from .rnn import _check_mask
 from .layer import Layer
+from .rnn import _check_mask
 
 
 class _Pooling1D(Layer):
