@@ -12,6 +12,7 @@ value that means "off".  Arguments that only choose *how* Keras computes
 TensorFlow is imported only when these functions run.
 """
 
+import functools
 import inspect
 
 from . import initializers
@@ -100,40 +101,83 @@ def _translate_config(cls, config, what):
     return out
 
 
-def _layer_from_keras(keras_layer):
-    """An unbuilt scratchrnn layer configured like ``keras_layer``."""
+def _layer_from_keras(keras_layer, custom_objects=None):
+    """An unbuilt scratchrnn layer configured like ``keras_layer``.  ``custom_objects``:
+    ``{Keras class name: factory}``, each factory a function of the Keras layer that
+    returns the scratchrnn layer (a user's own layers)."""
     name = type(keras_layer).__name__
+    if custom_objects and name in custom_objects:
+        layer = custom_objects[name](keras_layer)
+        if not isinstance(layer, layers_module.Layer):
+            raise TypeError(f"custom_objects[{name!r}] must return a scratchrnn Layer for "
+                            f"{keras_layer.name!r}, got {type(layer).__name__}")
+        layer.name = keras_layer.name
+        return layer
     cls = layers_module.CLASSES.get(name)
-    if cls is None:
+    if cls is None or name in ("Layer", "InputLayer"):
         raise ValueError(f"Keras layer {keras_layer.name!r} is a {name}, which scratchrnn "
-                         f"does not implement (supported: {sorted(layers_module.CLASSES)})")
+                         f"does not implement (supported: {sorted(layers_module.CLASSES)}; a "
+                         "layer of your own: from_keras(..., custom_objects={"
+                         f"{name!r}: lambda keras_layer: YourLayer(...)}})")
+    sub = functools.partial(_layer_from_keras, custom_objects=custom_objects)
     if name == "Bidirectional":
-        return cls(_layer_from_keras(keras_layer.forward_layer),
-                   merge_mode=keras_layer.merge_mode,
-                   backward_layer=_layer_from_keras(keras_layer.backward_layer),
+        return cls(sub(keras_layer.forward_layer), merge_mode=keras_layer.merge_mode,
+                   backward_layer=sub(keras_layer.backward_layer),
                    name=keras_layer.name, trainable=keras_layer.trainable)
     if name == "TimeDistributed":
-        return cls(_layer_from_keras(keras_layer.layer), name=keras_layer.name)
-    config = _translate_config(cls, keras_layer.get_config(), keras_layer.name)
+        return cls(sub(keras_layer.layer), name=keras_layer.name)
+    if name == "StackedRNNCells":
+        config = keras_layer.get_config()
+        return cls([sub(cell) for cell in keras_layer.cells], name=keras_layer.name,
+                   dtype=_dtype_name(config["dtype"]), trainable=keras_layer.trainable)
+    config = dict(keras_layer.get_config())
+    if name == "RNN":
+        config.pop("cell")
+        config = _translate_config(cls, config, keras_layer.name)
+        return cls(sub(keras_layer.cell), **config)
+    config = _translate_config(cls, config, keras_layer.name)
     if name in ("SimpleRNN", "LSTM", "GRU"):
         config.pop("seed", None)
     return cls(**config)
 
 
-def from_keras(obj):
-    """A scratchrnn copy of a Keras ``Sequential`` model or layer: the same architecture,
-    the same weights (copied), the same dtype.  The model must be built (have an input
-    shape), so that every weight exists."""
+def from_keras(obj, custom_objects=None):
+    """A scratchrnn copy of a Keras model or layer: the same architecture (graph, layer
+    names), the same weights (copied), the same dtype.
+
+    ``obj``: a ``keras.Sequential``, a functional ``keras.Model(inputs, outputs)`` (any
+    number of inputs and outputs, shared layers, merge layers, ``initial_state`` and
+    other keyword arguments, ``RNN(cell)``), or a single Keras layer.  A model must be
+    built (have an input shape), so that every weight exists.  ``custom_objects`` maps
+    the class names of a user's own Keras layers to functions that make their scratchrnn
+    counterparts from the Keras layer (see :func:`_layer_from_keras`); their weights are
+    copied in ``get_weights()`` order, which must be the same on both sides.
+    """
     keras = _keras()
     if isinstance(obj, keras.Sequential):
-        return _model_from_keras(obj)
+        return _model_from_keras(obj, custom_objects)
+    if isinstance(obj, keras.Model):
+        if not _is_functional(obj):
+            raise TypeError(f"from_keras() reads Sequential and functional Keras models; "
+                            f"{obj.name!r} is a subclassed keras.Model ({type(obj).__name__}), "
+                            "whose call() is Python code with no graph to read")
+        return _functional_from_keras(obj, keras, custom_objects)
     if isinstance(obj, keras.layers.Layer):
-        layer = _layer_from_keras(obj)
+        layer = _layer_from_keras(obj, custom_objects)
         if obj.weights:
             _copy_into(layer, obj.get_weights(), _built_shape(obj))
         return layer
     raise TypeError(f"from_keras() takes a keras.Sequential or a Keras layer, got "
                     f"{type(obj).__name__}")
+
+
+def _is_functional(keras_model):
+    """Whether a ``keras.Model`` is a graph of layer calls (``Model(inputs, outputs)``)."""
+    try:
+        from keras.src.models.functional import Functional
+    except ImportError:                   # a future layout: fall back on the attributes
+        return hasattr(keras_model, "_nodes_by_depth")
+    return isinstance(keras_model, Functional)
 
 
 def _built_shape(keras_layer):
@@ -151,7 +195,7 @@ def _copy_into(layer, weights, input_shape):
     layer.set_weights(weights)
 
 
-def _model_from_keras(keras_model):
+def _model_from_keras(keras_model, custom_objects=None):
     from .models import Input, Sequential
     if not keras_model.built or not keras_model.inputs:
         raise ValueError("from_keras() needs a built model: give the Keras Sequential an "
@@ -159,13 +203,168 @@ def _model_from_keras(keras_model):
     keras_input = keras_model.inputs[0]
     model = Sequential(name=keras_model.name)
     model.add(Input(tuple(keras_input.shape)[1:], dtype=str(keras_input.dtype)))
+    made = {}                                 # the same Keras layer twice: one layer
     for keras_layer in keras_model.layers:
-        model.add(_layer_from_keras(keras_layer))
-    for layer, keras_layer in zip(model.layers, keras_model.layers):
-        if layer.weights:
+        if id(keras_layer) not in made:
+            made[id(keras_layer)] = _layer_from_keras(keras_layer, custom_objects)
+        model.add(made[id(keras_layer)])
+    _copy_weights(made, keras_model.layers)
+    return model
+
+
+def _copy_weights(made, keras_layers):
+    """Each Keras layer's weights and trainable flag into its copy (``made[id]``)."""
+    for keras_layer in keras_layers:
+        layer = made.get(id(keras_layer))
+        if layer is None:
+            continue
+        if keras_layer.weights:
             layer.set_weights(keras_layer.get_weights())
         layer.trainable = keras_layer.trainable
+
+
+# --------------------------------------------------------------------------- functional
+
+
+def _history(keras_tensor):
+    """``(layer, node index, tensor index)``: the call that made a Keras tensor."""
+    history = getattr(keras_tensor, "_keras_history", None)
+    if history is None:
+        raise ValueError(f"{keras_tensor!r} was not made by a Keras layer call")
+    return history[0], history[1], history[2]
+
+
+def _keras_map(structure, fn, is_tensor):
+    """``structure`` (lists, tuples, dicts) with each tensor ``t`` replaced by ``fn(t)``."""
+    if is_tensor(structure):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {k: _keras_map(v, fn, is_tensor) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_keras_map(v, fn, is_tensor) for v in structure)
+    return structure
+
+
+def _keras_flat(structure, is_tensor):
+    found = []
+    _keras_map(structure, lambda t: found.append(t), is_tensor)
+    return found
+
+
+def _call_kwargs(kwargs, is_tensor):
+    """A recorded call's keyword arguments without what the graph decides when it runs:
+    ``training``, and a ``mask`` left at None (masks travel on the tensors)."""
+    return {k: v for k, v in kwargs.items()
+            if k != "training" and not (k == "mask" and v is None)}
+
+
+def _functional_from_keras(keras_model, keras, custom_objects):
+    """Read a Keras functional model node by node: each Keras call ``layer(*args,
+    **kwargs)`` (``layer._inbound_nodes[i].arguments``) is made again on scratchrnn's
+    symbolic tensors by the scratchrnn copy of the layer, which records the same graph."""
+    from .graph import Input, KerasTensor
+    from .models import Model
+    is_keras_tensor = lambda t: isinstance(t, keras.KerasTensor)   # noqa: E731
+    if not keras_model.inputs:
+        raise ValueError("from_keras() needs a built model: give the Keras model "
+                         "keras.Input(...) tensors")
+
+    # 1. the calls the outputs depend on, back to the model's inputs
+    inputs = {id(t): t for t in keras_model.inputs}
+    needed, order = {}, []           # (id(layer), node index) -> node
+
+    def visit(tensor):
+        if id(tensor) in inputs:
+            return
+        layer, index, _ = _history(tensor)
+        if isinstance(layer, keras.layers.InputLayer):
+            raise ValueError(f"Graph disconnected: the Keras model reads the Input "
+                             f"{layer.name!r}, which is not among its inputs")
+        key = (id(layer), index)
+        if key in needed:
+            return
+        node = layer._inbound_nodes[index]
+        needed[key] = node
+        for t in node.input_tensors:
+            visit(t)
+        order.append((layer, index, node))
+
+    for t in keras_model.outputs:
+        visit(t)
+
+    # 2. the layers: one scratchrnn layer per Keras layer, in the model's order
+    made = {}
+    for keras_layer in keras_model.layers:
+        if isinstance(keras_layer, keras.layers.InputLayer):
+            continue
+        if isinstance(keras_layer, keras.Model):
+            raise ValueError(f"{keras_layer.name!r} is a model used as a layer (a model "
+                             "inside a model), which scratchrnn's Model does not support: "
+                             "build the outer model from the inner model's layers")
+        if any(key[0] == id(keras_layer) for key in needed):
+            made[id(keras_layer)] = _layer_from_keras(keras_layer, custom_objects)
+
+    # 3. the inputs, then the calls: a node as soon as its inputs exist, a shared
+    #    layer's calls in Keras's order
+    tensors = {}
+    for t in keras_model.inputs:
+        layer = _history(t)[0]
+        tensors[id(t)] = Input(batch_shape=tuple(t.shape), dtype=_tensor_dtype(t),
+                               name=layer.name)
+    rank = {id(layer): i for i, layer in enumerate(keras_model.layers)}
+    pending = sorted(order, key=lambda item: (rank.get(id(item[0]), len(rank)), item[1]))
+    while pending:
+        for item in pending:
+            layer, index, node = item
+            if all(id(t) in tensors for t in node.input_tensors):
+                break
+        else:                              # cannot happen for a graph Keras accepted
+            raise ValueError("the Keras model's graph has calls whose inputs no call makes")
+        pending.remove(item)
+        ours = made[id(layer)]
+        convert = lambda t: tensors[id(t)]   # noqa: E731
+        args = _keras_map(tuple(node.arguments.args), convert, is_keras_tensor)
+        kwargs = _keras_map(_call_kwargs(node.arguments.kwargs, is_keras_tensor), convert,
+                            is_keras_tensor)
+        try:
+            out = ours(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{layer.name}: the Keras call's arguments "
+                            f"{sorted(kwargs)} do not fit scratchrnn's "
+                            f"{type(ours).__name__}: {error}") from error
+        flat_ours = [t for t in _keras_flat(out, lambda v: isinstance(v, KerasTensor))]
+        flat_theirs = node.output_tensors
+        if len(flat_ours) != len(flat_theirs):
+            raise ValueError(f"{layer.name}: the Keras call returns {len(flat_theirs)} "
+                             f"tensors, scratchrnn's {type(ours).__name__} "
+                             f"{len(flat_ours)}")
+        for theirs, mine in zip(flat_theirs, flat_ours):
+            if tuple(theirs.shape)[1:] != tuple(mine.shape)[1:] and None not in tuple(
+                    theirs.shape)[1:]:
+                raise ValueError(f"{layer.name}: Keras's output has shape "
+                                 f"{tuple(theirs.shape)}, scratchrnn's {mine.shape}")
+            tensors[id(theirs)] = mine
+
+    convert = lambda t: tensors[id(t)]   # noqa: E731
+    model = Model(_keras_map(_structure(keras_model.input), convert, is_keras_tensor),
+                  _keras_map(_structure(keras_model.output), convert, is_keras_tensor),
+                  name=keras_model.name)
+    _copy_weights(made, keras_model.layers)
+    theirs = [layer.name for layer in keras_model.layers]
+    mine = [layer.name for layer in model.layers]
+    if sorted(theirs) != sorted(mine):
+        raise ValueError(f"from_keras: the copy has layers {mine}, the Keras model {theirs}")
     return model
+
+
+def _structure(value):
+    """A model's ``input``/``output`` as Keras keeps it; a tuple becomes a list."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _tensor_dtype(keras_tensor):
+    dtype = keras_tensor.dtype
+    return dtype if isinstance(dtype, str) else getattr(dtype, "name", str(dtype))
 
 
 # --------------------------------------------------------------------------- to Keras

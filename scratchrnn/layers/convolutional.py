@@ -18,6 +18,11 @@ as ``(B L', K C)`` and the kernel as ``(K C, F)``.  The chain rule then reads::
     dxp[b, t s + j d] += dcols[b, t, j]          (col2im: scatter each tap back)
     dx      = dxp without its padding
 
+With ``groups = G`` the C channels and F filters split into G equal groups and group
+``g``'s filters see only group ``g``'s channels: the kernel is ``(K, C/G, F)``, and the
+products above run once per group on its slices (``cols[..., g]`` and ``kernel[..., g]``),
+their results side by side (TensorFlow's grouped convolution).
+
 The window helpers (:func:`padding_amounts`, :func:`output_length`, :func:`windows`,
 :func:`scatter_windows`) are shared with :mod:`scratchrnn.layers.pooling`, whose
 windows are the same with ``d = 1``.
@@ -29,6 +34,7 @@ import numpy as np
 
 from .. import _checks, initializers
 from ..ops import activations
+from . import _arguments
 from .layer import Layer
 
 PADDINGS = ("valid", "same", "causal")
@@ -43,7 +49,7 @@ def size_argument(value, argument):
             raise ValueError(f"`{argument}` must be an int or a tuple of 1 int (the layer "
                              f"is 1-D), got {value!r}")
         value = value[0]
-    return _checks.positive_int(value, argument)
+    return _arguments.positive_int(value, argument)
 
 
 def padding_argument(value, allowed):
@@ -146,22 +152,31 @@ def scatter_windows(d_windows, padded_length, stride, dilation):
 # --- the layer ---------------------------------------------------------------------------
 
 class Conv1D(Layer):
-    """1-D convolution over steps, Keras's ``Conv1D`` (``groups=1``, ``channels_last``).
+    """1-D convolution over steps, Keras's ``Conv1D`` (``channels_last``).
 
-    Weights: ``kernel (kernel_size, in_channels, filters)``, ``bias (filters,)``.
+    Weights: ``kernel (kernel_size, in_channels / groups, filters)``, ``bias (filters,)``.
+    ``groups`` must divide ``filters`` (checked here) and the input channels (checked when
+    the layer is built), as in Keras.
     ``padding``: ``"valid"`` (none), ``"same"`` (TensorFlow's split, L' = ⌈L / s⌉) or
     ``"causal"`` (``dilation_rate (kernel_size - 1)`` zeros on the left, then valid).
     Keras refuses ``strides > 1`` together with ``dilation_rate > 1``, and so does this.
     Masks are not supported (as in Keras): a mask given to the call warns and is dropped.
+    ``kernel_regularizer`` and ``bias_regularizer`` add their penalties to ``losses``;
+    ``activity_regularizer`` must stay None.
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
-                 data_format="channels_last", dilation_rate=1, activation=None,
+                 data_format="channels_last", dilation_rate=1, groups=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", name=None, dtype="float32", trainable=True,
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, name=None, dtype="float32", trainable=True,
                  seed=None):
         super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
-        self.filters = _checks.positive_int(filters, "filters")
+        self.filters = _arguments.positive_int(filters, "filters")
+        self.groups = _arguments.positive_int(groups, "groups")
+        if self.filters % self.groups:
+            raise ValueError(f"`filters` must be divisible by `groups` (as in Keras), got "
+                             f"filters={self.filters} and groups={self.groups}")
         self.kernel_size = size_argument(kernel_size, "kernel_size")
         self.strides = size_argument(strides, "strides")
         self.dilation_rate = size_argument(dilation_rate, "dilation_rate")
@@ -178,14 +193,23 @@ class Conv1D(Layer):
         self.bias_initializer = bias_initializer
         self._kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
         self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _arguments.regularizer(kernel_regularizer,
+                                                         "kernel_regularizer")
+        self.bias_regularizer = _arguments.regularizer(bias_regularizer, "bias_regularizer")
+        self.activity_regularizer = _arguments.no_activity_regularizer(activity_regularizer)
 
     def get_config(self):
+        s = _arguments.serialized
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
                 "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate, "activation": self.activation,
-                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
-                "bias_initializer": self.bias_initializer, "seed": self.seed}
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": self.activation, "use_bias": self.use_bias,
+                "kernel_initializer": s(self.kernel_initializer),
+                "bias_initializer": s(self.bias_initializer),
+                "kernel_regularizer": s(self.kernel_regularizer),
+                "bias_regularizer": s(self.bias_regularizer),
+                "activity_regularizer": None, "seed": self.seed}
 
     def __repr__(self):
         return (f"Conv1D(filters={self.filters}, kernel_size={self.kernel_size}, "
@@ -194,7 +218,10 @@ class Conv1D(Layer):
     def build(self, input_shape):
         """Create ``kernel`` (and ``bias``) for inputs ``(batch, steps, channels)``."""
         channels = _checks.positive_int(check_input_shape(input_shape)[2], "input_shape[-1]")
-        self._add_weight("kernel", (self.kernel_size, channels, self.filters),
+        if channels % self.groups:
+            raise ValueError(f"the input channels must be divisible by `groups` (as in "
+                             f"Keras), got {channels} channels and groups={self.groups}")
+        self._add_weight("kernel", (self.kernel_size, channels // self.groups, self.filters),
                          self._kernel_initializer)
         if self.use_bias:
             self._add_weight("bias", (self.filters,), self._bias_initializer)
@@ -219,7 +246,7 @@ class Conv1D(Layer):
 
     def _check_inputs(self, inputs):
         x = check_sequences(inputs, self.dtype,
-                            self.kernel.shape[1] if self.built else None)
+                            self.kernel.shape[1] * self.groups if self.built else None)
         self._output_length(x.shape[1])
         return x
 
@@ -232,7 +259,11 @@ class Conv1D(Layer):
         xp = np.pad(x, ((0, 0), (left, right), (0, 0)))
         cols = np.ascontiguousarray(
             windows(xp, self.kernel_size, self.strides, self.dilation_rate, count))
-        z = np.tensordot(cols, self.kernel, axes=2)               # (B, L', F)
+        if self.groups == 1:
+            z = np.tensordot(cols, self.kernel, axes=2)           # (B, L', F)
+        else:                                                     # one product per group
+            z = np.concatenate([np.tensordot(c, k, axes=2)
+                                for c, k in zip(*self._group_slices(cols))], axis=-1)
         if self.use_bias:
             z += self.bias
         y = activations.forward(z, self._activation)
@@ -244,11 +275,32 @@ class Conv1D(Layer):
         cols, y, padded_length, left, length = self._require_tape()
         dy = self._check_grad(d_out, y.shape)
         dz = activations.backward(dy, y, self._activation)
-        batch, count, size, channels = cols.shape
-        rows = cols.reshape(batch * count, size * channels)
-        dz_rows = dz.reshape(batch * count, self.filters)
-        d_kernel = (rows.T @ dz_rows).reshape(self.kernel.shape)
+        if self.groups == 1:
+            d_kernel, d_cols = self._backward_group(cols, dz, self.kernel)
+        else:                        # each group's products on its slices, side by side
+            col_groups, kernel_groups = self._group_slices(cols)
+            dz_groups = np.split(dz, self.groups, axis=-1)
+            parts = [self._backward_group(c, d, k)
+                     for c, d, k in zip(col_groups, dz_groups, kernel_groups)]
+            d_kernel = np.concatenate([dk for dk, _ in parts], axis=-1)
+            d_cols = np.concatenate([dc for _, dc in parts], axis=-1)
+        dz_rows = dz.reshape(-1, self.filters)
         self._gradients = [d_kernel] + ([dz_rows.sum(axis=0)] if self.use_bias else [])
-        d_cols = np.tensordot(dz, self.kernel, axes=([2], [2]))   # (B, L', K, C)
         dxp = scatter_windows(d_cols, padded_length, self.strides, self.dilation_rate)
         return np.ascontiguousarray(dxp[:, left:left + length])
+
+    def _group_slices(self, cols):
+        """``cols (B, L', K, C)`` and the kernel ``(K, C/G, F)`` cut into the G groups:
+        channels ``[g C/G, (g+1) C/G)`` of ``cols``, filters ``[g F/G, (g+1) F/G)``."""
+        return (np.split(cols, self.groups, axis=-1),
+                np.split(self.kernel, self.groups, axis=-1))
+
+    @staticmethod
+    def _backward_group(cols, dz, kernel):
+        """One group's ``dkernel = colsᵀ · dz`` and ``dcols = dz · kernelᵀ``."""
+        batch, count, size, channels = cols.shape
+        rows = cols.reshape(batch * count, size * channels)
+        dz_rows = dz.reshape(batch * count, -1)
+        d_kernel = (rows.T @ dz_rows).reshape(kernel.shape)
+        d_cols = np.tensordot(dz, kernel, axes=([2], [2]))       # (B, L', K, C/G)
+        return d_kernel, d_cols

@@ -1,9 +1,12 @@
 """``Embedding``: Keras's lookup table from integer indices to dense vectors."""
 
+import warnings
+
 import numpy as np
 
 from .. import _checks, initializers
 from ..ops.indexed_slices import IndexedSlices
+from . import _arguments
 from .layer import Layer
 
 
@@ -12,7 +15,8 @@ class Embedding(Layer):
 
     Inputs are integer indices of any shape, in ``[0, input_dim)``; floats that hold
     integers are accepted (Keras casts them), other floats, booleans and anything else
-    are refused.  The output has the inputs' shape plus ``output_dim`` and the layer's
+    are refused.  (Keras casts a float such as 5.97 to the index 5 without a word; this
+    layer refuses it, naming itself, rather than look up a row nobody asked for.)  The output has the inputs' shape plus ``output_dim`` and the layer's
     dtype.  Backward: an index has no gradient (``backward`` returns None) and row ``r``
     of ``dE`` sums the output gradients of every position that looked ``r`` up::
 
@@ -26,17 +30,28 @@ class Embedding(Layer):
     ``Embedding(weights=...)`` does; with ``trainable=False`` they stay frozen
     (``trainable_weights == []``).  The table does not depend on the inputs' shape, so
     the layer is built at construction.
+
+    ``embeddings_regularizer`` (:mod:`scratchrnn.regularizers`) adds its penalty of the
+    whole table to ``losses``; ``activity_regularizer`` must stay None.  ``input_length``
+    is accepted and ignored with Keras 3's warning (the table does not depend on it).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 mask_zero=False, weights=None, trainable=True, name=None, dtype="float32",
-                 seed=None):
+                 embeddings_regularizer=None, activity_regularizer=None, mask_zero=False,
+                 weights=None, trainable=True, name=None, dtype="float32", seed=None,
+                 input_length=None):
         super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
-        self.input_dim = _checks.positive_int(input_dim, "input_dim")
-        self.output_dim = _checks.positive_int(output_dim, "output_dim")
+        if input_length is not None:
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.",
+                          UserWarning, stacklevel=2)
+        self.input_dim = _arguments.positive_int(input_dim, "input_dim")
+        self.output_dim = _arguments.positive_int(output_dim, "output_dim")
         self.embeddings_initializer = embeddings_initializer
         self._embeddings_initializer = initializers.get(embeddings_initializer,
                                                         "embeddings_initializer")
+        self.embeddings_regularizer = _arguments.regularizer(embeddings_regularizer,
+                                                             "embeddings_regularizer")
+        self.activity_regularizer = _arguments.no_activity_regularizer(activity_regularizer)
         self.mask_zero = _checks.boolean(mask_zero, "mask_zero")
         self.supports_masking = self.mask_zero
         self.build()
@@ -51,8 +66,9 @@ class Embedding(Layer):
         """The constructor arguments; ``weights`` travel with ``get_weights``, not here."""
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
-                "embeddings_initializer": self.embeddings_initializer,
-                "mask_zero": self.mask_zero, "seed": self.seed}
+                "embeddings_initializer": _arguments.serialized(self.embeddings_initializer),
+                "embeddings_regularizer": _arguments.serialized(self.embeddings_regularizer),
+                "activity_regularizer": None, "mask_zero": self.mask_zero, "seed": self.seed}
 
     def build(self, input_shape=None):
         if not self.built:
@@ -70,13 +86,18 @@ class Embedding(Layer):
         """``inputs`` as an integer array of valid indices, or a TypeError/ValueError."""
         arr = np.asarray(inputs)
         if arr.dtype.kind == "f":
-            if not np.all(np.isfinite(arr) & (arr == np.round(arr))):
-                bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))].flat[0]
-                raise TypeError(f"`inputs` must be integer indices (floats only when they "
-                                f"hold integers), got the float {float(bad)}")
+            whole = np.isfinite(arr) & (arr == np.round(arr))
+            if not np.all(whole):
+                where = tuple(int(i) for i in np.argwhere(~whole)[0])
+                bad = float(arr[where])
+                raise TypeError(
+                    f"{self.name} (Embedding): `inputs` must be integer indices (floats only "
+                    f"when they hold integers), got the float {bad} at position {where}; "
+                    f"Keras would silently truncate it to {_truncated(bad)}, which is rarely "
+                    f"what was meant, so scratchrnn refuses it (round or cast the ids first)")
         elif arr.dtype.kind not in "iu":
-            raise TypeError(f"`inputs` must be integer indices, got an array of dtype "
-                            f"{arr.dtype}")
+            raise TypeError(f"{self.name} (Embedding): `inputs` must be integer indices, got "
+                            f"an array of dtype {arr.dtype}")
         if arr.size:
             low, high = arr.min(), arr.max()
             bad = low if low < 0 else high if high >= self.input_dim else None
@@ -119,6 +140,11 @@ class Embedding(Layer):
             raise RuntimeError(f"{self.name}: no gradients: call backward() first")
         return [self._rows]
 
+
+
+def _truncated(value):
+    """The index Keras's cast of a float id gives (toward zero), for the message."""
+    return f"the index {int(value)}" if np.isfinite(value) else "an undefined index"
 
 
 def _as_weight_list(weights):

@@ -52,6 +52,7 @@ class _Pooling1D(Layer):
                         else conv.size_argument(strides, "strides"))
         self.padding = conv.padding_argument(padding, ("valid", "same"))
         self.data_format = conv.data_format_argument(data_format)
+        self.built = True                   # no weights: built at construction, as in Keras
 
     def get_config(self):
         return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
@@ -145,6 +146,7 @@ class _GlobalPooling1D(Layer):
         super().__init__(name=name, dtype=dtype, trainable=trainable)
         self.data_format = conv.data_format_argument(data_format)
         self.keepdims = _checks.boolean(keepdims, "keepdims")
+        self.built = True                   # no weights: built at construction, as in Keras
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format,
