@@ -8,6 +8,11 @@ ours with ``set_weights`` and runs both on the same random input.  Compared: the
 gives the gradient of an ``Embedding`` as ``IndexedSlices``; ``keras_gradients`` turns
 it into the dense table ours sets.
 
+Regularisers (``regularizer-*``): a Dense, an LSTM, a GRU, a Conv1D and an Embedding
+with L1/L2/L1L2 on their weights; ``layer.losses`` against Keras's, and
+``regularization_gradients()`` against ``tf.GradientTape`` of ``sum(layer.losses)``.
+``conv1d-groups-*``: a grouped ``Conv1D`` (``groups > 1``), output and every gradient.
+
 ``Dropout`` at training draws from different generators on the two sides, so it is
 compared by structure (``dropout-structure-*``): both masks hold only ``{0, 1/(1-rate)}``
 and drop a fraction of entries within 5 binomial standard deviations of ``rate``; with
@@ -16,12 +21,15 @@ and drop a fraction of entries within 5 binomial standard deviations of ``rate``
 
 import numpy as np
 
+from scratchrnn import layers as sr_layers
+from scratchrnn import regularizers as sr_regularizers
+from scratchrnn.layers.convolutional import Conv1D
 from scratchrnn.layers.core import Dense, Dropout, Masking
 from scratchrnn.layers.embedding import Embedding
 from scratchrnn.layers.reshaping import Flatten, RepeatVector
 from scratchrnn.layers.time_distributed import TimeDistributed
 
-from .components import Check, dtype_suffix, keras_gradients
+from .components import Check, Comparison, dtype_suffix, keras_gradients
 from .harness import keras, tf
 
 DTYPES = ("float64", "float32")
@@ -229,6 +237,73 @@ def _time_distributed(shape, activation="tanh", masked=False):
     return run
 
 
+#: (layer, constructor arguments, input shape, {argument: (regularizer, *factors)}).
+REGULARIZED = {
+    "dense-l1-l2": ("Dense", (4,), (5, 3), {"kernel_regularizer": ("L1", 0.03),
+                                            "bias_regularizer": ("L2", 0.02)}),
+    "dense-l1l2": ("Dense", (4,), (5, 3), {"kernel_regularizer": ("L1L2", 0.01, 0.05),
+                                           "bias_regularizer": ("L1L2", 0.2, 0.0)}),
+    "lstm": ("LSTM", (3,), (2, 5, 4), {"kernel_regularizer": ("L1", 0.03),
+                                       "recurrent_regularizer": ("L2", 0.02),
+                                       "bias_regularizer": ("L1L2", 0.01, 0.05)}),
+    "gru": ("GRU", (3,), (2, 5, 4), {"recurrent_regularizer": ("L1L2", 0.3, 0.7)}),
+    "conv1d": ("Conv1D", (2, 3), (2, 6, 4), {"kernel_regularizer": ("L2", 0.04)}),
+    "embedding": ("Embedding", (7, 3), (2, 5), {"embeddings_regularizer": ("L1", 0.02)}),
+}
+
+
+def _regularized(layer_name, args, shape, regs):
+    """``layer.losses`` and the gradients of their sum, both sides, same weights."""
+    def make(module, spec):
+        name, *factors = spec
+        return getattr(module, name)(*factors)
+
+    def run(cmp):
+        theirs = getattr(keras.layers, layer_name)(*args, dtype=cmp.dtype, **{
+            k: make(keras.regularizers, v) for k, v in regs.items()})
+        ours = getattr(sr_layers, layer_name)(*args, dtype=cmp.dtype, **{
+            k: make(sr_regularizers, v) for k, v in regs.items()})
+        theirs.build(shape)
+        if not ours.built:
+            ours.build(shape)
+        _copy_random_weights(theirs, ours, np.random.default_rng(5), cmp.dtype)
+        with tf.GradientTape() as tape:
+            keras_losses = theirs.losses
+            total = tf.add_n(keras_losses)
+        grads = tape.gradient(total, [v.value for v in theirs.weights])
+        if len(ours.losses) != len(keras_losses):
+            cmp.problem(f"{len(ours.losses)} losses, Keras has {len(keras_losses)}")
+            return
+        cmp.add("losses", np.array(ours.losses, cmp.dtype),
+                np.array([float(v) for v in keras_losses], cmp.dtype))
+        for name, g_ours, g_theirs in zip(ours.weight_names,
+                                          ours.regularization_gradients(), grads):
+            if (g_ours is None) != (g_theirs is None):
+                cmp.problem(f"{name}: scratchrnn's penalty gradient is "
+                            f"{'None' if g_ours is None else 'set'}, Keras's "
+                            f"{'None' if g_theirs is None else 'set'}")
+            elif g_ours is not None:
+                cmp.add(f"d{name}", g_ours, np.asarray(tf.convert_to_tensor(g_theirs)))
+    return run
+
+
+def _conv_groups(groups, padding, strides, dilation):
+    def run(cmp):
+        kwargs = dict(groups=groups, padding=padding, strides=strides,
+                      dilation_rate=dilation, activation="tanh", dtype=cmp.dtype)
+        _run_pair(cmp, keras.layers.Conv1D(6, 3, **kwargs), Conv1D(6, 3, **kwargs),
+                  _normal((2, 9, 6), cmp.dtype))
+    return run
+
+
+def run_conv_groups_pair(groups, padding, strides, dilation, dtype):
+    """The grouped-Conv1D check on its own (for the tests): ``{group: error}``."""
+    cmp = Comparison(dtype)
+    _conv_groups(groups, padding, strides, dilation)(cmp)
+    assert not cmp.problems, cmp.problems
+    return dict(cmp.errors)
+
+
 def _checks():
     specs = []
     for activation in ACTIVATIONS:
@@ -265,6 +340,17 @@ def _checks():
         ("time-distributed-dense-4d", _time_distributed((2, 3, 2, 3), "softmax"),
          "Dense softmax on (B, T, 2, F)"),
     ]
+    for name, (layer_name, args, shape, regs) in REGULARIZED.items():
+        options = ", ".join(f"{k}={v[0]}({', '.join(map(str, v[1:]))})"
+                            for k, v in regs.items())
+        specs.append((f"regularizer-{name}", _regularized(layer_name, args, shape, regs),
+                      f"{layer_name}: losses and their gradients; {options}"))
+    for groups, padding, strides, dilation in [(2, "valid", 1, 1), (3, "same", 2, 1),
+                                               (2, "causal", 1, 2), (6, "same", 1, 1)]:
+        specs.append((f"conv1d-groups-{groups}-{padding}-s{strides}-d{dilation}",
+                      _conv_groups(groups, padding, strides, dilation),
+                      f"groups={groups} padding={padding} strides={strides} "
+                      f"dilation_rate={dilation}"))
     return [Check(f"{name}-{dtype_suffix(dtype)}", "layer", dtype, run, options)
             for name, run, options in specs for dtype in DTYPES]
 

@@ -191,9 +191,9 @@ def check_model(arch, dtype):
             tf, lambda: model.compute_loss(x=xb, y=yb, y_pred=model(xb, training=True)),
             variables, [1.0])
         cmp.add("out", ours.predict(xb), np.asarray(model.predict(xb, verbose=0)))
-        y_pred, mask = ours._forward(xb, training=True)
-        loss, grad, from_logits = ours._loss_and_gradient(yb, y_pred, mask)
-        ours._backward(grad, from_logits)
+        ours._forward(xb, training=True)
+        loss, _, grads, logits_outputs = ours._losses_and_gradients(yb, ours._run, None, True)
+        ours.backward(ours._structure(grads), logits_outputs)
         cmp.add("loss", np.asarray(loss), keras_loss)
         dense = [g.dense() if isinstance(g, sr.optimizers.IndexedSlices) else g
                  for g in ours._gradients_and_variables()[0]]

@@ -370,32 +370,48 @@ def _tensor_dtype(keras_tensor):
 # --------------------------------------------------------------------------- to Keras
 
 
-def _layer_to_keras(layer, keras):
+def _layer_to_keras(layer, keras, custom_objects=None):
+    """An unbuilt Keras layer configured like ``layer``.  ``custom_objects``: ``{class
+    name: factory}``, each factory a function of the scratchrnn layer that returns the
+    Keras layer (a user's own layers)."""
     name = type(layer).__name__
-    cls = getattr(keras.layers, name)
+    if custom_objects and name in custom_objects:
+        return custom_objects[name](layer)
+    cls = getattr(keras.layers, name, None)
+    if cls is None or layers_module.CLASSES.get(name) is not type(layer):
+        raise ValueError(f"{layer.name}: {name} is not a Keras layer class; to write a layer "
+                         "of your own to Keras, pass to_keras(..., custom_objects={"
+                         f"{name!r}: lambda layer: YourKerasLayer(...)}})")
+    sub = functools.partial(_layer_to_keras, keras=keras, custom_objects=custom_objects)
     if name == "Bidirectional":
-        return cls(_layer_to_keras(_unprefixed(layer.forward_layer, "forward_"), keras),
+        return cls(sub(_unprefixed(layer.forward_layer, "forward_")),
                    merge_mode=layer.merge_mode,
-                   backward_layer=_layer_to_keras(layer.backward_layer, keras),
+                   backward_layer=sub(layer.backward_layer),
                    name=layer.name, dtype=layer.dtype.name)
     if name == "TimeDistributed":   # wrappers too: else they compute in Keras's floatx
-        return cls(_layer_to_keras(layer.layer, keras), name=layer.name,
-                   dtype=layer.dtype.name)
+        return cls(sub(layer.layer), name=layer.name, dtype=layer.dtype.name)
+    if name == "StackedRNNCells":
+        return cls([sub(cell) for cell in layer.cells], name=layer.name,
+                   dtype=layer.dtype.name, trainable=layer.trainable)
+    config = layer.get_config()
+    extra = {}
+    if name == "RNN":
+        config = {k: v for k, v in config.items() if k != "cell"}
+        extra["cell"] = sub(layer.cell)
     accepted = _accepted(cls)
     takes_kwargs = any(p.kind is p.VAR_KEYWORD
                        for p in inspect.signature(cls.__init__).parameters.values())
-    config = {}
-    for key, value in layer.get_config().items():
+    for key, value in config.items():
         if key in ("backend", "weights"):
             continue                        # scratchrnn's own; the weights are copied below
         if key in accepted or (takes_kwargs and key in ("name", "dtype", "trainable")):
-            config[key] = value
+            extra[key] = value
         elif key == "seed":
             continue                        # Keras layers without dropout take no seed
         else:
             raise ValueError(f"{layer.name}: argument {key}={value!r} has no Keras "
                              f"equivalent in keras.layers.{name}")
-    return cls(**config)
+    return cls(**extra)
 
 
 def _unprefixed(layer, prefix):
@@ -404,30 +420,99 @@ def _unprefixed(layer, prefix):
     return clone
 
 
-def to_keras(obj, input_shape=None):
-    """A tf.keras copy of a scratchrnn ``Sequential`` model or layer, weights included.
+def to_keras(obj, input_shape=None, custom_objects=None):
+    """A tf.keras copy of a scratchrnn model or layer, weights included.
 
+    ``obj``: a ``Sequential``, a functional ``Model(inputs, outputs)`` (written as a
+    Keras functional model with the same graph, layer names and weights), or a layer.
     The model must know its input shape.  A layer is built for ``input_shape`` (batch
-    axis included; a recurrent layer knows its own) and given its weights; without a
-    shape it comes back unbuilt, its configuration only."""
+    axis included; a recurrent layer or cell knows its own) and given its weights;
+    without a shape it comes back unbuilt, its configuration only.  ``custom_objects``
+    maps the class names of a user's own layers to functions that make their Keras
+    counterparts from the scratchrnn layer; weights are copied in ``get_weights()``
+    order."""
     keras = _keras()
-    from .models import Sequential
+    from .models import Model, Sequential
     if isinstance(obj, Sequential):
-        obj._require_built("to_keras")
+        obj._require_graph("to_keras()")
+        made = {}
+        for layer in obj.layers:
+            if id(layer) not in made:
+                made[id(layer)] = _layer_to_keras(layer, keras, custom_objects)
         model = keras.Sequential(
             [keras.Input(obj.input.shape[1:], dtype=obj.input.dtype)]
-            + [_layer_to_keras(layer, keras) for layer in obj.layers], name=obj.name)
-        for keras_layer, layer in zip(model.layers, obj.layers):
-            keras_layer.set_weights(layer.get_weights())
-            keras_layer.trainable = layer.trainable
+            + [made[id(layer)] for layer in obj.layers], name=obj.name)
+        _copy_weights_to_keras(made, obj.layers)
         return model
+    if isinstance(obj, Model):
+        if obj._graph is None:
+            raise TypeError(f"to_keras() writes Sequential and functional models; "
+                            f"{obj.name!r} ({type(obj).__name__}) has no graph of layer "
+                            "calls to write")
+        return _functional_to_keras(obj, keras, custom_objects)
     if isinstance(obj, layers_module.Layer):
-        keras_layer = _layer_to_keras(obj, keras)
-        if input_shape is None and isinstance(obj, layers_module.RNN) and obj.built:
-            input_shape = (None, None, obj.input_dim)
+        keras_layer = _layer_to_keras(obj, keras, custom_objects)
+        if input_shape is None and obj.built:
+            input_shape = _own_input_shape(obj)
         if input_shape is not None and obj.built:
             keras_layer.build(tuple(input_shape))
             keras_layer.set_weights(obj.get_weights())
         return keras_layer
-    raise TypeError(f"to_keras() takes a scratchrnn Sequential or layer, got "
+    raise TypeError(f"to_keras() takes a scratchrnn Sequential, Model or layer, got "
                     f"{type(obj).__name__}")
+
+
+def _own_input_shape(layer):
+    """The input shape a built recurrent layer or cell knows from its weights."""
+    from .layers.cells import StackedRNNCells
+    cell = layer.cell if isinstance(layer, layers_module.RNN) and not hasattr(
+        layer, "n_gates") else layer
+    first = cell.cells[0] if isinstance(cell, StackedRNNCells) else cell
+    input_dim = getattr(first, "input_dim", None)
+    if input_dim is None:
+        return None
+    if isinstance(layer, layers_module.RNN):
+        return (None, None, input_dim)
+    return (None, input_dim)
+
+
+def _copy_weights_to_keras(made, layers):
+    for layer in layers:
+        keras_layer = made[id(layer)]
+        if layer.weights:
+            keras_layer.set_weights(layer.get_weights())
+        keras_layer.trainable = layer.trainable
+
+
+def _functional_to_keras(model, keras, custom_objects):
+    """Call Keras layers made like ours on ``keras.Input`` tensors, node by node in the
+    order our graph runs them: the same graph, as a ``keras.Model``."""
+    from .graph import KerasTensor, _substitute
+    graph = model._graph
+    made, tensors = {}, {}
+    for t in graph.inputs:
+        layer = t.node.layer
+        tensors[id(t)] = keras.Input(batch_shape=t.shape, dtype=t.dtype, name=layer.name)
+    for node in graph.nodes:
+        if node.is_input:
+            continue
+        layer = node.layer
+        if id(layer) not in made:
+            made[id(layer)] = _layer_to_keras(layer, keras, custom_objects)
+        args, kwargs = _substitute((node.args, node.kwargs), lambda t: tensors[id(t)])
+        kwargs = {k: v for k, v in kwargs.items()
+                  if k != "training" and not (k == "mask" and v is None)}
+        out = made[id(layer)](*args, **kwargs)
+        flat = _keras_flat(out, lambda v: isinstance(v, keras.KerasTensor))
+        if len(flat) != len(node.outputs):
+            raise ValueError(f"{layer.name}: Keras's {type(made[id(layer)]).__name__} "
+                             f"returns {len(flat)} tensors, scratchrnn's {len(node.outputs)}")
+        for mine, theirs in zip(node.outputs, flat):
+            tensors[id(mine)] = theirs
+    convert = lambda t: tensors[id(t)]   # noqa: E731
+    is_ours = lambda t: isinstance(t, KerasTensor)   # noqa: E731
+    keras_model = keras.Model(_keras_map(model._input_structure, convert, is_ours),
+                              _keras_map(model._output_structure, convert, is_ours),
+                              name=model.name)
+    _copy_weights_to_keras(made, [layer for layer in graph.layers if id(layer) in made])
+    return keras_model

@@ -344,7 +344,7 @@ class Model:
         """The weighted total loss, each output's loss, and the gradients that start the
         backward (with the outputs whose gradient is with respect to logits)."""
         ys = self._flat_outputs(y)
-        total, parts, grads, logits_outputs = 0.0, {}, [], set()
+        total, parts, grads, logits_outputs = None, {}, [], set()
         for i, (loss, weight, yi) in enumerate(zip(self._losses, self._loss_weights, ys)):
             pred, mask = run.outputs[i], run.output_masks[i]
             node = self._graph.outputs[i].node
@@ -358,7 +358,9 @@ class Model:
                 grads.append(g if weight == 1.0 else g * np.asarray(weight, g.dtype))
             else:
                 value = loss(yi, pred, sample_weight=sample_weight, mask=mask, **kwargs)
-            total += weight * float(value)
+            value = np.asarray(value)
+            term = value if weight == 1.0 else value * value.dtype.type(weight)
+            total = term if i == 0 else total + term          # in the loss's dtype
             parts[self.output_names[i]] = float(value)
         return total, parts, grads, logits_outputs
 
@@ -377,14 +379,14 @@ class Model:
         self.backward(self._structure(grads), logits_outputs)
         self.optimizer.apply(*self._gradients_and_variables())
         self._last_parts = parts
-        return total, y_pred, mask
+        return float(total), y_pred, mask
 
     def _test_step(self, x, y, sample_weight=None):
         y_pred, mask = self._forward(x, training=False)
         total, parts, _, _ = self._losses_and_gradients(y, self._run, sample_weight,
                                                         with_gradients=False)
         self._last_parts = parts
-        return total, y_pred, mask
+        return float(total), y_pred, mask
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss on one batch, without training (``training=False``)."""

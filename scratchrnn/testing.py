@@ -337,6 +337,8 @@ def _backward(target, kind, outputs, grads):
     if kind == "cell":
         output, new_states = grads
         return target.backward(output, new_states)
+    if kind == "model":                    # one structure, like the model's outputs
+        return target.backward(grads)
     if isinstance(outputs, (list, tuple)) and len(outputs) > 1 and \
             _positional_capacity(target.backward) >= len(outputs):
         return target.backward(*grads)     # backward(d_context, d_weights)

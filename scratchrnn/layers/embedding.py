@@ -16,8 +16,9 @@ class Embedding(Layer):
     Inputs are integer indices of any shape, in ``[0, input_dim)``; floats that hold
     integers are accepted (Keras casts them), other floats, booleans and anything else
     are refused.  (Keras casts a float such as 5.97 to the index 5 without a word; this
-    layer refuses it, naming itself, rather than look up a row nobody asked for.)  The output has the inputs' shape plus ``output_dim`` and the layer's
-    dtype.  Backward: an index has no gradient (``backward`` returns None) and row ``r``
+    layer refuses it, naming itself, rather than look up a row nobody asked for.)
+    The output has the inputs' shape plus ``output_dim`` and the layer's dtype.
+    Backward: an index has no gradient (``backward`` returns None) and row ``r``
     of ``dE`` sums the output gradients of every position that looked ``r`` up::
 
         dE[r] = Σ_{p : i[p] = r} dy[p]

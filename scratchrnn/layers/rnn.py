@@ -12,13 +12,12 @@ call is given, the initial and carried states, the masks, and ``backward``'s han
 the gradients of the outputs and final states.
 """
 
-import warnings
-
 import numpy as np
 
 from .. import _checks, initializers
 from .. import backend as backends
 from ..ops import activations
+from . import _arguments
 from .layer import Layer
 
 
@@ -186,9 +185,15 @@ class FusedRNN(RNN):
     ``ops_name`` (the ops module's name) and implement ``_run`` and ``_run_backward``.
 
     ``backend``: ``"numpy"`` (the readable ops), ``"numba"`` (the same loops compiled),
-    or None for the global default (:func:`scratchrnn.set_backend`).  ``unroll``,
-    ``implementation`` and ``use_cudnn`` are accepted, as Keras 3 accepts them; none of
-    them changes the results.
+    or None for the global default (:func:`scratchrnn.set_backend`).  ``unroll``, and for
+    LSTM and GRU ``implementation`` (any value, unchecked, as in Keras) and ``use_cudnn``
+    (``"auto"``, True or False), are accepted as Keras 3 accepts them; none of them changes
+    the results.  Keras's SimpleRNN takes neither of the last two, and Keras 3's recurrent
+    layers refuse ``input_length`` (only ``Embedding`` takes it): so do these.
+
+    ``kernel_regularizer``, ``recurrent_regularizer`` and ``bias_regularizer``
+    (:mod:`scratchrnn.regularizers`) add their penalties to ``losses``;
+    ``activity_regularizer`` must stay None.
     """
 
     ops_name = None
@@ -200,26 +205,33 @@ class FusedRNN(RNN):
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
+                 bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, seed=None, dtype="float32", backend=None,
                  zero_output_for_mask=False, name=None, trainable=True, unroll=False,
-                 implementation=2, use_cudnn="auto", input_length=None):
+                 implementation=None, use_cudnn=None, input_length=None):
         super().__init__(None, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          zero_output_for_mask=zero_output_for_mask,
                          name=name or snake_name(type(self)), dtype=dtype,
                          trainable=trainable, seed=seed)
+        cls = type(self).__name__
         if input_length is not None:
-            warnings.warn(f"Argument `input_length` is deprecated: {type(self).__name__} "
-                          "ignores it, as Keras 3 does", stacklevel=2)
-        if implementation not in (1, 2):
-            raise ValueError(f"`implementation` must be 1 or 2, got {implementation!r}")
-        if use_cudnn not in ("auto", True, False):
+            raise ValueError(f"Unrecognized keyword argument `input_length` passed to {cls} "
+                             "(Keras 3 refuses it too: only Embedding takes it, and ignores "
+                             "it); drop it, or give the input shape with sr.Input")
+        if self.n_gates == 1 and (implementation is not None or use_cudnn is not None):
+            raise ValueError(f"Unrecognized keyword argument passed to {cls}: "
+                             "`implementation` and `use_cudnn` are LSTM's and GRU's (Keras's "
+                             f"{cls} refuses them too)")
+        use_cudnn = "auto" if use_cudnn is None else use_cudnn
+        if use_cudnn not in ("auto", True, False):          # Keras's own check
             raise ValueError(f"`use_cudnn` must be 'auto', True or False, got {use_cudnn!r}")
-        self.implementation = implementation
+        self.implementation = 2 if implementation is None else implementation
         self.use_cudnn = use_cudnn
-        self.units = _checks.positive_int(units, "units")
+        self.units = _arguments.positive_int(units, "units")
         self.activation = activation
         self._activation = activations.get(activation, "activation")
         self.use_bias = _checks.boolean(use_bias, "use_bias")
@@ -230,6 +242,12 @@ class FusedRNN(RNN):
         self._recurrent_initializer = initializers.get(recurrent_initializer,
                                                        "recurrent_initializer")
         self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        self.kernel_regularizer = _arguments.regularizer(kernel_regularizer,
+                                                         "kernel_regularizer")
+        self.recurrent_regularizer = _arguments.regularizer(recurrent_regularizer,
+                                                            "recurrent_regularizer")
+        self.bias_regularizer = _arguments.regularizer(bias_regularizer, "bias_regularizer")
+        self.activity_regularizer = _arguments.no_activity_regularizer(activity_regularizer)
         self.dropout = _checks.rate(dropout, "dropout")
         self.recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")
         self.backend = None if backend is None else backends.check(backend)
@@ -242,12 +260,18 @@ class FusedRNN(RNN):
     # --- configuration --------------------------------------------------------------
 
     def get_config(self):
-        """The constructor arguments (Keras's ``get_config``, without serialisation)."""
+        """The constructor arguments (Keras's ``get_config``; initialiser and regulariser
+        objects serialised)."""
+        s = _arguments.serialized
         return {
             "units": self.units, "activation": self.activation, "use_bias": self.use_bias,
-            "kernel_initializer": self.kernel_initializer,
-            "recurrent_initializer": self.recurrent_initializer,
-            "bias_initializer": self.bias_initializer, "dropout": self.dropout,
+            "kernel_initializer": s(self.kernel_initializer),
+            "recurrent_initializer": s(self.recurrent_initializer),
+            "bias_initializer": s(self.bias_initializer),
+            "kernel_regularizer": s(self.kernel_regularizer),
+            "recurrent_regularizer": s(self.recurrent_regularizer),
+            "bias_regularizer": s(self.bias_regularizer), "activity_regularizer": None,
+            "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences, "return_state": self.return_state,
             "go_backwards": self.go_backwards, "stateful": self.stateful, "seed": self.seed,
