@@ -13,20 +13,21 @@ For each architecture below, in float64 and float32:
     ``get_weights`` order) and the layer names must be Keras's.
 ``train-functional-<arch>``
     10 steps of ``train_on_batch`` on consecutive batches (no shuffling, no dropout): the
-    loss of every step (group ``loss``, Keras's read from ``compute_loss`` before the
+    loss of every step (group ``loss``, Keras's read from its compiled loss before the
     step: its ``train_on_batch`` reports through a float32 tracker) and every weight after
-    the 10th step (``weights``).  Tolerances: ``TRAINING_TOLERANCE`` of
-    :mod:`parity.checks_models` (float64 1e-9: ten optimizer steps compound the
-    roundings of the gradients; float32 1e-5).
+    the 10th step (``weights``; in float32 only under SGD, see
+    :func:`weights_comparable`).  The suite's tolerances hold (float64 1e-10, float32
+    1e-5); measured: 2e-14 in float64 (1.1e-12 for ``custom-attention``, in the bias of
+    ``V``, whose exact gradient is zero), 2.1e-7 in float32.
 ``fit-custom-attention``
     the course's ``SimpleAttention`` (tf.keras, autodiff) against its NumPy port with a
     hand-written backward (:mod:`scratchrnn.demos.attention_layer`), inside a functional
     model, trained with ``fit`` (10 batches, ``shuffle=False``) on both sides: every
-    step's loss and the weights after every step.
+    step's loss and (float64: Adam, see :func:`weights_comparable`) the weights after
+    every step.
 
-Architectures (batch 8, at most 6 steps and 8 units, so that the whole module runs in
-seconds; Keras runs eagerly, ``run_eagerly=True``, which computes what its traced
-function computes without tracing it):
+Architectures (batch 8, at most 6 steps and 8 units: a check takes 0.1 to 3 s here,
+most of it Keras tracing its train function, about 1 s a model):
 
 - ``two-inputs``: a sequence through an LSTM and a vector through a Dense, concatenated,
   a Dense on top; mse; Adam.
@@ -56,18 +57,44 @@ function computes without tracing it):
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import scratchrnn as sr
 from scratchrnn.demos.attention_layer import SimpleAttention as OurSimpleAttention
 
-from .checks_models import TRAINING_TOLERANCE, floatx, in_floatx
+from .checks_models import floatx
 from .components import Check, Comparison, dtype_suffix, keras_gradients
 from .harness import keras, tf
 
 BATCH = 8
 STEPS = 10
 L = keras.layers
+
+
+@contextlib.contextmanager
+def precision(dtype):
+    """Keras's floatx *and* its global dtype policy set to ``dtype`` while a check runs.
+    The layers here take no ``dtype`` (as the course writes them), so they follow the
+    global policy; Keras makes that policy from floatx once, the first time a layer asks,
+    and keeps it: ``set_floatx`` alone would leave later models in the first dtype."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(dtype)
+    try:
+        with floatx(dtype):
+            yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def in_precision(run):
+    """Run a check under :func:`precision` of its dtype (see
+    :func:`parity.checks_models.in_floatx` for why the compiled loss needs floatx)."""
+    def wrapped(cmp: Comparison):
+        with precision(cmp.dtype):
+            run(cmp)
+    return wrapped
 
 
 # --- the course's custom layer, as the course writes it (tf.keras) ---------------------------
@@ -258,12 +285,22 @@ def build_pair(arch, dtype, seed=0):
     with floatx("float32"):   # the optimizer's variables as every Keras user has them
         optimizer = getattr(keras.optimizers, opt_name)(**opt_args)
         optimizer.build(model.trainable_variables)
-    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
-                  run_eagerly=True)
+    model.compile(optimizer=optimizer, loss=loss, loss_weights=loss_weights)
     ours = sr.from_keras(model, custom_objects=CUSTOM_OBJECTS)
     ours.compile(optimizer=getattr(sr.optimizers, opt_name)(**opt_args), loss=loss,
                  loss_weights=loss_weights)
     return model, ours, x, y
+
+
+def weights_comparable(ours, dtype):
+    """Whether the weights after training are compared: always in float64; in float32
+    only under SGD.  Adam divides each gradient element by its own root mean square, so
+    an element whose gradient is near zero (rounding noise in float32, in Keras as here)
+    moves by up to a full step of either sign: the weights then differ by ~lr where the
+    losses agree to 1e-7 (measured: additive-attention 1.2e-5, custom-attention 2.6e-4,
+    the latter in the bias of ``V``, whose gradient is exactly zero in exact arithmetic
+    because a softmax ignores a shift of all its scores)."""
+    return dtype == "float64" or not isinstance(ours.optimizer, sr.optimizers.Adam)
 
 
 def _batch(data, step):
@@ -294,6 +331,13 @@ def _same_structure(cmp, model, ours):
                     f"{model.count_params()}")
 
 
+def keras_loss_function(model):
+    """Keras's compiled loss of ``model`` on a batch, at ``training=True``, traced once
+    (eagerly, a recurrent model's loss takes ~0.1 s a call)."""
+    return tf.function(lambda x, y: model.compute_loss(x=x, y=y,
+                                                       y_pred=model(x, training=True)))
+
+
 def _our_loss_gradients(ours, x, y):
     """Our compiled loss on one batch and its gradient with respect to every weight
     (``get_weights`` order): forward, the loss's gradient, ``backward``."""
@@ -304,7 +348,7 @@ def _our_loss_gradients(ours, x, y):
 
 
 def check_model(arch, dtype):
-    @in_floatx
+    @in_precision
     def run(cmp: Comparison):
         model, ours, x, y = build_pair(arch, dtype)
         _same_structure(cmp, model, ours)
@@ -341,21 +385,22 @@ def check_model(arch, dtype):
 
 
 def check_training(arch, dtype):
-    @in_floatx
+    @in_precision
     def run(cmp: Comparison):
         model, ours, x, y = build_pair(arch, dtype)
         theirs, mine = [], []
+        keras_loss = keras_loss_function(model)
         for step in range(STEPS):
             xb, yb = _batch(x, step), _batch(y, step)
-            theirs.append(float(model.compute_loss(x=xb, y=yb,
-                                                   y_pred=model(xb, training=True))))
+            theirs.append(float(keras_loss(xb, yb)))
             model.train_on_batch(xb, yb)
             mine.append(float(ours.train_on_batch(xb, yb)))
         cmp.errors["loss"] = float(np.max(np.abs(np.subtract(mine, theirs))
                                           / np.abs(theirs)))
         if not np.all(np.isfinite(mine)):
             cmp.problem(f"non-finite losses: {mine}")
-        cmp.add("weights", ours.get_weights(), model.get_weights())
+        if weights_comparable(ours, dtype):
+            cmp.add("weights", ours.get_weights(), model.get_weights())
     return run
 
 
@@ -375,11 +420,10 @@ class _Recorder:
 
 
 def check_fit_custom_attention(dtype):
-    @in_floatx
+    @in_precision
     def run(cmp: Comparison):
         model, ours, x, y = build_pair("custom-attention", dtype)
-        keras_rec = _Recorder(lambda xb, yb: model.compute_loss(
-            x=xb, y=yb, y_pred=model(xb, training=True)), x, y)
+        keras_rec = _Recorder(keras_loss_function(model), x, y)
         our_rec = _Recorder(lambda xb, yb: ours.test_on_batch(xb, yb), x, y)
 
         class KerasHook(keras.callbacks.Callback):
@@ -405,8 +449,9 @@ def check_fit_custom_attention(dtype):
                         f"{len(keras_rec.losses)}, expected {STEPS}")
         cmp.errors["loss"] = float(np.max(np.abs(np.subtract(our_rec.losses, keras_rec.losses))
                                           / np.abs(keras_rec.losses)))
-        for mine, theirs in zip(our_rec.weights, keras_rec.weights):
-            cmp.add("weights", mine, theirs)
+        if weights_comparable(ours, dtype):
+            for mine, theirs in zip(our_rec.weights, keras_rec.weights):
+                cmp.add("weights", mine, theirs)
         if not our_rec.losses[-1] < our_rec.losses[0]:
             cmp.problem(f"the loss did not fall over the steps: {our_rec.losses}")
     return run
@@ -420,13 +465,11 @@ CHECKS = [
     for arch in ARCHITECTURES for dtype in DTYPES
 ] + [
     Check(f"train-functional-{arch}-{dtype_suffix(dtype)}", "training", dtype,
-          check_training(arch, dtype), options=f"{arch}, {STEPS} train_on_batch steps",
-          tolerance=TRAINING_TOLERANCE[dtype])
+          check_training(arch, dtype), options=f"{arch}, {STEPS} train_on_batch steps")
     for arch in ARCHITECTURES for dtype in DTYPES
 ] + [
     Check(f"fit-custom-attention-{dtype_suffix(dtype)}", "training", dtype,
           check_fit_custom_attention(dtype),
-          options=f"SimpleAttention (hand-written backward) in a model, fit, {STEPS} steps",
-          tolerance=TRAINING_TOLERANCE[dtype])
+          options=f"SimpleAttention (hand-written backward) in a model, fit, {STEPS} steps")
     for dtype in DTYPES
 ]

@@ -36,6 +36,8 @@ CHECK_MODULES = (
     "parity.checks_seq2seq",
     "parity.checks_cells",
     "parity.checks_merging",
+    "parity.checks_functional",
+    "parity.checks_course",
 )
 
 

@@ -231,47 +231,47 @@ class Graph:
 
     def forward(self, inputs, training):
         """Run every node on ``inputs`` (arrays aligned with ``self.inputs``).  Returns
-        the run: the output arrays, their masks, and what ``backward`` needs."""
+        the :class:`Run`: every tensor's value and mask, and what ``backward`` needs."""
         run = Run()
         for tensor, value in zip(self.inputs, inputs):
-            run.values[id(tensor)] = value
-            run.masks[id(tensor)] = None
-        for node in self.nodes:
-            if node.is_input:
-                continue
-            layer = node.layer
-            args, kwargs = _substitute((node.args, node.kwargs),
-                                       lambda t: run.values[id(t)])
-            kwargs = dict(kwargs)
-            first = args[0] if args else None
-            first_masks = _substitute(node.args[0] if node.args else None,
-                                      lambda t: run.masks.get(id(t)))
-            mask = kwargs.get("mask")
-            if mask is None and len(node.tensor_arguments()) == 1 and layer.supports_masking:
-                mask = first_masks if _any_not_none(first_masks) else None
-            previous_mask = mask if mask is not None else first_masks
-            kwargs["mask"] = mask if layer.supports_masking else None
-            kwargs["training"] = training
-            if id(layer) in self.shared:      # one tape (and workspace) per call
-                layer._restore_call_state(self._node_states.get(id(node)) or
-                                          layer._fresh_call_state())
-            out = layer(*args, **kwargs)
-            if id(layer) in self.shared:
-                self._node_states[id(node)] = run.states[id(node)] = layer._save_call_state()
-            flat = _flatten(out)
-            if len(flat) != len(node.outputs):
-                raise RuntimeError(f"{layer.name} returned {len(flat)} arrays; when the model "
-                                   f"was made it returned {len(node.outputs)}")
-            masks = layer.compute_mask(first, previous_mask) if layer.supports_masking else None
-            flat_masks = _flatten_masks(masks, len(flat))
-            for tensor, value, m in zip(node.outputs, flat, flat_masks):
-                run.values[id(tensor)] = value
-                run.masks[id(tensor)] = m
-            if _reads_logits(layer):
-                run.logits[id(node)] = layer.logits
+            run.values[id(tensor)], run.masks[id(tensor)] = value, None
+        for node in self.nodes:                       # topological order
+            if not node.is_input:
+                self._forward_node(node, run, training)
         run.outputs = [run.values[id(t)] for t in self.outputs]
         run.output_masks = [run.masks[id(t)] for t in self.outputs]
         return run
+
+    def _forward_node(self, node, run, training):
+        """Call the node's layer on the values of its input tensors, as Keras hands masks
+        on: an explicit ``mask=`` wins; else a call with one tensor argument gets that
+        argument's mask; the output's mask is ``compute_mask`` of the first argument's."""
+        layer = node.layer
+        args, kwargs = _substitute((node.args, node.kwargs), lambda t: run.values[id(t)])
+        first_mask = _substitute(node.args[0] if node.args else None,
+                                 lambda t: run.masks[id(t)])
+        mask = kwargs.get("mask")
+        if mask is None and len(node.tensor_arguments()) == 1 and _any_not_none(first_mask):
+            mask = first_mask
+        kwargs = dict(kwargs, mask=mask if layer.supports_masking else None,
+                      training=training)
+        if id(layer) in self.shared:                  # one tape (and workspace) per call
+            layer._restore_call_state(self._node_states.get(id(node))
+                                      or layer._fresh_call_state())
+        out = layer(*args, **kwargs)
+        if id(layer) in self.shared:
+            self._node_states[id(node)] = run.states[id(node)] = layer._save_call_state()
+        values = _flatten(out)
+        if len(values) != len(node.outputs):
+            raise RuntimeError(f"{layer.name} returned {len(values)} arrays; when the model "
+                               f"was made it returned {len(node.outputs)}")
+        previous = mask if mask is not None else first_mask
+        masks = layer.compute_mask(args[0] if args else None, previous) if (
+            layer.supports_masking) else None
+        for tensor, value, m in zip(node.outputs, values, _flatten_masks(masks, len(values))):
+            run.values[id(tensor)], run.masks[id(tensor)] = value, m
+        if _reads_logits(layer):
+            run.logits[id(node)] = layer.logits
 
     # --- backward --------------------------------------------------------------------
 
@@ -281,55 +281,56 @@ class Graph:
         outputs whose gradient is with respect to the Dense layer's logits (Keras's
         crossentropy rule).  Returns the inputs' gradients and, per layer, the sum over
         its nodes of the gradients an optimizer takes (aligned with ``layer.weights``)."""
-        grads, logit_grads = {}, {}
+        grads = {}           # id(tensor) -> the sum of the gradients that reached it so far
+        logit_grads = {}     # id(node) -> the gradient of a Dense node's logits
         for i, (tensor, g) in enumerate(zip(self.outputs, d_outputs)):
-            if g is None:
-                continue
-            if i in logits_outputs:
-                key = id(tensor.node)
-                logit_grads[key] = g if key not in logit_grads else logit_grads[key] + g
-            else:
+            if g is not None and i in logits_outputs:
+                _accumulate(logit_grads, id(tensor.node), g)
+            elif g is not None:
                 _accumulate(grads, id(tensor), g)
-        weight_grads = {}
+        weight_grads = {}    # id(layer) -> its gradients, summed over its nodes
         for node in reversed(self.nodes):
             if node.is_input:
                 continue
-            layer = node.layer
-            d_out = [grads.get(id(t)) for t in node.outputs]
-            d_logits = logit_grads.get(id(node))
-            if d_logits is None and all(g is None for g in d_out):
-                continue              # nothing downstream depends on this node
-            if id(layer) in self.shared:
-                layer._restore_call_state(run.states[id(node)])
-            if d_logits is not None:
-                d_in = _backward_with_logits(layer, d_logits, d_out[0], run.values[
-                    id(node.outputs[0])])
-            else:
-                d_out = [np.zeros_like(run.values[id(t)]) if g is None and _floating(
-                    run.values[id(t)]) and len(d_out) > 1 and not _accepts_none(layer) else g
-                    for t, g in zip(node.outputs, d_out)]
-                structured = _unflatten(node.output_structure, d_out)
-                d_in = layer.backward(structured)
-            flat = _flatten(d_in) if node.inputs else []
-            if len(node.inputs) == 1 and not isinstance(d_in, (list, tuple)):
-                flat = [d_in]
-            if len(flat) != len(node.inputs):
-                raise ValueError(f"{layer.name}.backward returned {len(flat)} gradient(s) for "
-                                 f"{len(node.inputs)} input(s) of the call: backward must "
-                                 "return one gradient per input, in the order the inputs "
-                                 "were given")
-            for tensor, g in zip(node.inputs, flat):
+            d_in = self._backward_node(node, run, grads, logit_grads.get(id(node)))
+            if d_in is None:
+                continue                              # nothing downstream reads this node
+            for tensor, g in zip(node.inputs, d_in):
                 if g is not None:
-                    _accumulate(grads, id(tensor), np.asarray(g))
+                    _accumulate(grads, id(tensor), np.asarray(g))     # fan-out: ADD
+            layer = node.layer
             if layer.weights:
                 mine = layer.optimizer_gradients()
-                if id(layer) in weight_grads:
-                    weight_grads[id(layer)] = [_add(a, b) for a, b in
-                                               zip(weight_grads[id(layer)], mine)]
-                else:
-                    weight_grads[id(layer)] = list(mine)
-        d_inputs = [grads.get(id(t)) for t in self.inputs]
-        return d_inputs, weight_grads
+                summed = weight_grads.get(id(layer))
+                weight_grads[id(layer)] = list(mine) if summed is None else [
+                    _add(a, b) for a, b in zip(summed, mine)]
+        return [grads.get(id(t)) for t in self.inputs], weight_grads
+
+    def _backward_node(self, node, run, grads, d_logits):
+        """The node's layer's ``backward`` given the gradients that reached its outputs;
+        one gradient per input tensor of the call (None where none flows), or None when
+        no gradient reached the node at all."""
+        layer = node.layer
+        d_out = [grads.get(id(t)) for t in node.outputs]
+        if d_logits is None and all(g is None for g in d_out):
+            return None
+        if id(layer) in self.shared:
+            layer._restore_call_state(run.states[id(node)])
+        if d_logits is not None:
+            d_in = _backward_with_logits(layer, d_logits, d_out[0],
+                                         run.values[id(node.outputs[0])])
+        else:
+            if len(d_out) > 1 and not _accepts_none(layer):   # zeros for unread outputs
+                d_out = [np.zeros_like(run.values[id(t)]) if g is None and _floating(
+                    run.values[id(t)]) else g for t, g in zip(node.outputs, d_out)]
+            d_in = layer.backward(_unflatten(node.output_structure, d_out))
+        flat = [d_in] if len(node.inputs) == 1 and not isinstance(d_in, (list, tuple)) \
+            else _flatten(d_in)
+        if len(flat) != len(node.inputs):
+            raise ValueError(f"{layer.name}.backward returned {len(flat)} gradient(s) for "
+                             f"{len(node.inputs)} input(s) of the call: backward must return "
+                             "one gradient per input, in the order the inputs were given")
+        return flat
 
 
 class Run:

@@ -251,11 +251,23 @@ def _keras_flat(structure, is_tensor):
     return found
 
 
-def _call_kwargs(kwargs, is_tensor):
+def _call_kwargs(args, kwargs, is_tensor):
     """A recorded call's keyword arguments without what the graph decides when it runs:
-    ``training``, and a ``mask`` left at None (masks travel on the tensors)."""
+    ``training``, and a ``mask`` that is None or the mask Keras attached to an input
+    (``_keras_mask``: Keras records it, then lets it travel on the tensors, as ours do)."""
+    attached = {id(getattr(t, "_keras_mask", None)) for t in _keras_flat(args, is_tensor)}
     return {k: v for k, v in kwargs.items()
-            if k != "training" and not (k == "mask" and v is None)}
+            if k != "training" and not (k == "mask" and (v is None or id(v) in attached))}
+
+
+def _call_arguments(node, is_tensor):
+    """``(args, kwargs)`` of a Keras node as they matter to the graph."""
+    args = tuple(node.arguments.args)
+    if node.arguments.kwargs.get("training") is True:
+        raise ValueError(f"{node.operation.name}: called with training=True fixed in the "
+                         "graph, which scratchrnn's Model does not support (its training "
+                         "flag is the model's, per call)")
+    return args, _call_kwargs(args, node.arguments.kwargs, is_tensor)
 
 
 def _functional_from_keras(keras_model, keras, custom_objects):
@@ -277,6 +289,10 @@ def _functional_from_keras(keras_model, keras, custom_objects):
         if id(tensor) in inputs:
             return
         layer, index, _ = _history(tensor)
+        if not isinstance(layer, keras.layers.Layer):
+            raise ValueError(f"{tensor!r} is made by the operation {layer.name!r}, not by a "
+                             "layer: scratchrnn's graph holds layer calls only (wrap the "
+                             "operation in a layer of your own)")
         if isinstance(layer, keras.layers.InputLayer):
             raise ValueError(f"Graph disconnected: the Keras model reads the Input "
                              f"{layer.name!r}, which is not among its inputs")
@@ -285,7 +301,7 @@ def _functional_from_keras(keras_model, keras, custom_objects):
             return
         node = layer._inbound_nodes[index]
         needed[key] = node
-        for t in node.input_tensors:
+        for t in _keras_flat(_call_arguments(node, is_keras_tensor), is_keras_tensor):
             visit(t)
         order.append((layer, index, node))
 
@@ -316,16 +332,17 @@ def _functional_from_keras(keras_model, keras, custom_objects):
     while pending:
         for item in pending:
             layer, index, node = item
-            if all(id(t) in tensors for t in node.input_tensors):
+            call_args, call_kwargs = _call_arguments(node, is_keras_tensor)
+            if all(id(t) in tensors for t in _keras_flat((call_args, call_kwargs),
+                                                         is_keras_tensor)):
                 break
         else:                              # cannot happen for a graph Keras accepted
             raise ValueError("the Keras model's graph has calls whose inputs no call makes")
         pending.remove(item)
         ours = made[id(layer)]
         convert = lambda t: tensors[id(t)]   # noqa: E731
-        args = _keras_map(tuple(node.arguments.args), convert, is_keras_tensor)
-        kwargs = _keras_map(_call_kwargs(node.arguments.kwargs, is_keras_tensor), convert,
-                            is_keras_tensor)
+        args = _keras_map(call_args, convert, is_keras_tensor)
+        kwargs = _keras_map(call_kwargs, convert, is_keras_tensor)
         try:
             out = ours(*args, **kwargs)
         except TypeError as error:
@@ -339,8 +356,9 @@ def _functional_from_keras(keras_model, keras, custom_objects):
                              f"tensors, scratchrnn's {type(ours).__name__} "
                              f"{len(flat_ours)}")
         for theirs, mine in zip(flat_theirs, flat_ours):
-            if tuple(theirs.shape)[1:] != tuple(mine.shape)[1:] and None not in tuple(
-                    theirs.shape)[1:]:
+            if len(theirs.shape) != len(mine.shape) or any(
+                    a is not None and b is not None and a != b
+                    for a, b in zip(tuple(theirs.shape)[1:], mine.shape[1:])):
                 raise ValueError(f"{layer.name}: Keras's output has shape "
                                  f"{tuple(theirs.shape)}, scratchrnn's {mine.shape}")
             tensors[id(theirs)] = mine
@@ -458,8 +476,8 @@ def to_keras(obj, input_shape=None, custom_objects=None):
             keras_layer.build(tuple(input_shape))
             keras_layer.set_weights(obj.get_weights())
         return keras_layer
-    raise TypeError(f"to_keras() takes a scratchrnn Sequential, Model or layer, got "
-                    f"{type(obj).__name__}")
+    raise TypeError(f"to_keras() takes a scratchrnn Sequential or layer, or a functional "
+                    f"Model, got {type(obj).__name__}")
 
 
 def _own_input_shape(layer):
