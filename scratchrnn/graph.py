@@ -469,6 +469,8 @@ def _accumulate(grads, key, g):
 def _add(a, b):
     """Two gradients of one weight: arrays add; an Embedding's rows (IndexedSlices)
     concatenate, which is how TensorFlow adds them."""
+    if hasattr(a, "indices") and not hasattr(b, "indices"):
+        return a.dense() + b             # rows and a dense gradient: TensorFlow densifies
     if hasattr(a, "indices"):
         return type(a)(np.concatenate([a.indices, b.indices]),
                        np.concatenate([a.values, b.values]), a.dense_shape)

@@ -4,10 +4,10 @@ Every scratchrnn layer takes Keras's constructor arguments and Keras's weight la
 the bridge is two steps: translate the layer's config (Keras's serialised initialisers
 and dtype policies become names), then ``set_weights(other.get_weights())``.
 
-Nothing is dropped silently.  A Keras argument scratchrnn does not implement (a
-regulariser, a constraint, ``unroll=True``, ...) is an error naming it, unless it has the
-value that means "off".  Arguments that only choose *how* Keras computes
-(``implementation``, ``use_cudnn``) are ignored: the results are the same.
+Nothing is dropped silently.  A Keras argument scratchrnn does not implement (an
+activity regulariser, a constraint, ...) is an error naming it, unless it has the value
+that means "off".  Arguments that only choose *how* Keras computes (``implementation``,
+``use_cudnn``, ``unroll``) are ignored: the results are the same.
 
 TensorFlow is imported only when these functions run.
 """

@@ -47,7 +47,7 @@ from . import callbacks as callbacks_module
 from . import data as data_module
 from . import layers as layers_module
 from . import metrics as metrics_module
-from .graph import Graph, Input, InputLayer, KerasTensor
+from .graph import Graph, Input, InputLayer, KerasTensor, _add
 from .layers.layer import Layer
 
 __all__ = ["Input", "Model", "Sequential", "load_model"]
@@ -340,6 +340,28 @@ class Model:
 
     # --- one step ---------------------------------------------------------------------
 
+    @property
+    def losses(self):
+        """The layers' regularisation penalties (Keras's ``model.losses``): the loss a
+        model trains on is the compiled loss plus their sum."""
+        return [v for layer in _unique(self.layers) for v in getattr(layer, "losses", [])]
+
+    def _add_regularization(self):
+        """Add each regularised weight's penalty gradient to the gradient of the last
+        backward; returns the penalties' sum (0.0 when none)."""
+        penalty = 0.0
+        for layer in _unique(self.layers):
+            values = getattr(layer, "losses", [])
+            if not values:
+                continue
+            penalty += sum(values)
+            mine = self._weight_grads.get(id(layer)) or [np.zeros_like(w) for w in
+                                                         layer.weights]
+            self._weight_grads[id(layer)] = [
+                g if r is None else _add(g, r)
+                for g, r in zip(mine, layer.regularization_gradients())]
+        return penalty
+
     def _losses_and_gradients(self, y, run, sample_weight, with_gradients):
         """The weighted total loss, each output's loss, and the gradients that start the
         backward (with the outputs whose gradient is with respect to logits)."""
@@ -377,6 +399,7 @@ class Model:
         total, parts, grads, logits_outputs = self._losses_and_gradients(
             y, self._run, sample_weight, with_gradients=True)
         self.backward(self._structure(grads), logits_outputs)
+        total = total + self._add_regularization()
         self.optimizer.apply(*self._gradients_and_variables())
         self._last_parts = parts
         return float(total), y_pred, mask
@@ -385,6 +408,7 @@ class Model:
         y_pred, mask = self._forward(x, training=False)
         total, parts, _, _ = self._losses_and_gradients(y, self._run, sample_weight,
                                                         with_gradients=False)
+        total = total + sum(self.losses)
         self._last_parts = parts
         return float(total), y_pred, mask
 

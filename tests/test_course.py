@@ -619,7 +619,7 @@ def block_14(K, tf, out):
               10 * np.sin(2 * np.pi * time / 50) +
               5 * np.sin(2 * np.pi * time / 120) +
               np.random.randn(n_steps) * 2).astype(np.float32)
-    train_end, val_end = 140, 190                        # the course: 1000, 1250
+    train_end, val_end = 100, 140                        # the course: 1000, 1250
     train_mean, train_std = series[:train_end].mean(), series[:train_end].std()
     series_norm = (series - train_mean) / train_std
     window_size = 20                                     # the course: 50
@@ -714,7 +714,7 @@ def block_15(K, tf, out):
     dummy_y = model_hybrid(dummy_x)
     out["dummy_shapes"] = (tuple(dummy_x.shape), tuple(dummy_y.shape))
     out["_calls"] = [(model_hybrid, dummy_x, dummy_y)]
-    out["_models"] = [(model_lstm, dummy_x[:4]), (model_multistep, dummy_x[:4])]
+    out["_models"] = [(model_multistep, dummy_x[:4])]
 
 
 def block_16(K, tf, out):
@@ -1000,9 +1000,10 @@ def _optimizer(K, spec):
     return spec
 
 
-def compare_block(cmp, block, tf):
-    """Run ``block`` on scratchrnn and on tf.keras and compare (see the module's doc)."""
-    ours, our_error = run_block(block, sr, tf)
+def compare_block(cmp, block, tf, our_run=None):
+    """Run ``block`` on scratchrnn (unless ``our_run``, a fresh ``run_block(block, sr, tf)``,
+    is given) and on tf.keras, and compare (see the module's doc)."""
+    ours, our_error = our_run or run_block(block, sr, tf)
     theirs, their_error = run_block(block, tf.keras, tf)
     expected = block.keras_raises
     if type(their_error) is not (expected or type(None)):
@@ -1115,7 +1116,24 @@ COMPARISONS = {
 # --- the tests ----------------------------------------------------------------------------
 
 #: Blocks that do not run on scratchrnn today, and why (the lead's list).
-XFAIL = {}
+_UNBUILT = ("Sequential.count_params() on a model that is not built raises RuntimeError; "
+            "Keras 3.15 raises ValueError (\"You tried to call `count_params` on layer "
+            "'sequential', but the layer isn't built\"): scratchrnn/models.py, "
+            "Sequential.count_params / _require_graph")
+XFAIL = {
+    4: _UNBUILT,
+    5: "sr.backend has no count_params (the course's tf.keras.backend.count_params(w), "
+       "Keras: the number of elements of w): scratchrnn/backend.py",
+    9: _UNBUILT,
+    19: "LSTM(batch_input_shape=...) raises TypeError (FusedRNN.__init__'s unexpected "
+        "keyword); Keras 3.15 refuses it with ValueError(\"Unrecognized keyword arguments "
+        "passed to LSTM: {'batch_input_shape': ...}\"): scratchrnn/layers/rnn.py "
+        "(FusedRNN.__init__; Keras's Layer.__init__ check of **kwargs)",
+}
+
+
+#: test_block_runs's runs, used once by test_block_matches_keras.
+_OUR_RUNS = {}
 
 
 def _marks(number, keras):
@@ -1138,7 +1156,7 @@ def test_block_runs(block):
         if not HAS_TF:
             pytest.skip("the block's own code uses tf.data / tf.random")
         tf = import_tf()
-    out, error = run_block(block, sr, tf)
+    out, error = _OUR_RUNS[block.number] = run_block(block, sr, tf)
     if block.keras_raises:
         assert type(error) is block.keras_raises, (
             f"Keras 3.15 raises {block.keras_raises.__name__} here; scratchrnn: {error!r}")
@@ -1192,8 +1210,12 @@ def test_block_matches_keras(block):
     """The block's numbers on scratchrnn equal tf.keras's (the ``course-NN`` parity row)."""
     pytest.importorskip("tensorflow")
     from parity.checks_course import CHECKS
-    from parity.components import run_check
+    from parity.components import Check, run_check
     [check] = [c for c in CHECKS if c.name.startswith(f"course-{block.number:02d}-")]
+    our_run = _OUR_RUNS.pop(block.number, None)   # test_block_runs's, to save its time
+    if our_run is not None:
+        check = Check(check.name, check.kind, check.dtype, lambda cmp: compare_block(
+            cmp, block, import_tf(), our_run), check.options, check.tolerance)
     result = run_check(check)
     assert result.errors, f"{check.name} compared nothing"
     assert result.passed, result.describe()

@@ -328,3 +328,39 @@ def test_keras_factors_and_defaults_equal_ours():
         assert float(theirs(w)) == pytest.approx(ours(w), rel=1e-15), ours
         assert float(theirs(w.astype("float32"))) == pytest.approx(
             ours(w.astype("float32")), rel=1e-6), ours
+
+
+@pytest.mark.keras
+def test_training_with_regularizers_takes_keras_steps():
+    """5 SGD steps of a model with L1, L2 and L1L2 penalties: the losses (penalties
+    included) and the weights equal Keras's in float64."""
+    import keras
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(8, 5, 3)), rng.normal(size=(8, 1))
+    optimizer = keras.optimizers.SGD(0.1)          # a float32 rate, as every Keras user's
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        theirs = keras.Sequential([
+            keras.Input((5, 3), dtype="float64"),
+            keras.layers.LSTM(4, kernel_regularizer=keras.regularizers.L2(0.01),
+                              recurrent_regularizer=keras.regularizers.L1(0.01),
+                              dtype="float64"),
+            keras.layers.Dense(1, bias_regularizer=keras.regularizers.L1L2(0.01, 0.02),
+                               kernel_regularizer="l2", dtype="float64")])
+        theirs.compile(optimizer, "mse")
+        ours = sr.Sequential([
+            sr.Input((5, 3), dtype="float64"),
+            sr.layers.LSTM(4, kernel_regularizer=sr.regularizers.L2(0.01),
+                           recurrent_regularizer=sr.regularizers.L1(0.01), dtype="float64"),
+            sr.layers.Dense(1, bias_regularizer=sr.regularizers.L1L2(0.01, 0.02),
+                            kernel_regularizer="l2", dtype="float64")])
+        ours.set_weights(theirs.get_weights())
+        ours.compile(sr.optimizers.SGD(0.1), "mse")
+        for _ in range(5):
+            assert ours.train_on_batch(x, y) == pytest.approx(
+                float(theirs.train_on_batch(x, y)), rel=1e-13)
+        for a, b in zip(ours.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    finally:
+        keras.config.set_floatx(previous)
