@@ -790,6 +790,9 @@ class Sequential(Model):
             while layer.name in taken:
                 k += 1
                 layer.name = f"{base}_{k}"
+        shape = getattr(layer, "_input_shape_arg", None)
+        if self._output is None and not self._layers and shape is not None:
+            self._input = self._output = Input(shape)   # Keras 3: a first layer's input_shape
         self._layers.append(layer)
         if self._output is not None:
             self._output = layer(self._output)

@@ -95,8 +95,8 @@ class AdditiveAttention(Layer):
     supports_masking = True
 
     def __init__(self, use_scale=True, dropout=0.0, name=None, dtype="float32", trainable=True,
-                 seed=None):
-        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+                 seed=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed, **kwargs)
         self.use_scale = _checks.boolean(use_scale, "use_scale")
         self.dropout = _checks.rate(dropout, "dropout")
         self.dropout_mask = None
@@ -271,8 +271,8 @@ class BahdanauAttention(Layer):
     supports_masking = True
 
     def __init__(self, units, use_bias=True, name=None, dtype="float32", trainable=True,
-                 seed=None):
-        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+                 seed=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed, **kwargs)
         self.units = _checks.positive_int(units, "units")
         self.use_bias = _checks.boolean(use_bias, "use_bias")
         self.attention_weights = None

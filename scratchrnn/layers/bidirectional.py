@@ -33,7 +33,7 @@ class Bidirectional(Layer):
     supports_masking = True
 
     def __init__(self, layer, merge_mode="concat", backward_layer=None, name=None,
-                 trainable=True, dtype=None, weights=None):
+                 trainable=True, dtype=None, weights=None, **kwargs):
         if not isinstance(layer, RNN):
             raise TypeError("`layer` must be a scratchrnn recurrent layer (SimpleRNN, LSTM, "
                             f"GRU), got {type(layer).__name__}")
@@ -59,7 +59,7 @@ class Bidirectional(Layer):
         backward_layer.zero_output_for_mask = zero
         self.backward_layer = backward_layer
         super().__init__(name=name or "bidirectional_" + layer.name,
-                         dtype=self.forward_layer.dtype, trainable=trainable)
+                         dtype=self.forward_layer.dtype, trainable=trainable, **kwargs)
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state

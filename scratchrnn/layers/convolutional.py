@@ -170,8 +170,8 @@ class Conv1D(Layer):
                  use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, name=None, dtype="float32", trainable=True,
-                 seed=None):
-        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+                 seed=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed, **kwargs)
         self.filters = _arguments.positive_int(filters, "filters")
         self.groups = _arguments.positive_int(groups, "groups")
         if self.filters % self.groups:

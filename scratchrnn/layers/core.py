@@ -41,8 +41,8 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 name=None, dtype="float32", trainable=True, seed=None):
-        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+                 name=None, dtype="float32", trainable=True, seed=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed, **kwargs)
         self.units = _arguments.positive_int(units, "units")
         self._activation = activations.get(activation, "activation", softmax=True)
         self.activation = "linear" if activation is None else activation  # Keras's config
@@ -151,8 +151,8 @@ class Dropout(Layer):
     supports_masking = True
 
     def __init__(self, rate, noise_shape=None, seed=None, name=None, dtype="float32",
-                 trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+                 trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed, **kwargs)
         self.rate = _checks.rate(rate, "rate")
         self.noise_shape = _noise_shape(noise_shape)
         self.dropout_mask = None
@@ -223,8 +223,8 @@ class Masking(Layer):
 
     supports_masking = True
 
-    def __init__(self, mask_value=0.0, name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, mask_value=0.0, name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
             raise TypeError(f"`mask_value` must be a real number, got {mask_value!r}")
         self.mask_value = float(mask_value)

@@ -40,8 +40,8 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, activity_regularizer=None, mask_zero=False,
                  weights=None, trainable=True, name=None, dtype="float32", seed=None,
-                 input_length=None):
-        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
+                 input_length=None, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed, **kwargs)
         if input_length is not None:
             warnings.warn("Argument `input_length` is deprecated. Just remove it.",
                           UserWarning, stacklevel=2)

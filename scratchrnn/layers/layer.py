@@ -63,7 +63,18 @@ class Layer(abc.ABC):
     #: Whether the layer passes a mask on (Keras's ``supports_masking``).
     supports_masking = False
 
-    def __init__(self, name=None, dtype="float32", trainable=True, seed=None):
+    def __init__(self, name=None, dtype="float32", trainable=True, seed=None, **kwargs):
+        input_shape = kwargs.pop("input_shape", None)
+        input_dim = kwargs.pop("input_dim", None)
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                             f"{kwargs}")
+        if input_shape is not None or input_dim is not None:
+            warnings.warn("Do not pass an `input_shape`/`input_dim` argument to a layer. When "
+                          "using Sequential models, prefer using an `Input(shape)` object as "
+                          "the first layer in the model instead.", stacklevel=3)
+            shape = (input_dim,) if input_shape is None else input_shape
+            self._input_shape_arg = (shape,) if isinstance(shape, int) else tuple(shape)
         name = name or snake_case(type(self).__name__)
         if not isinstance(name, str):
             raise TypeError(f"`name` must be a string, got {name!r}")

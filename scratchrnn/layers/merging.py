@@ -140,8 +140,8 @@ class _Merge(Layer):
     n_inputs = None
     min_rank = 1
 
-    def __init__(self, name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         self.built = True          # no weights: nothing waits for the first call
 
     def _check_count(self, count, argument):
@@ -501,8 +501,8 @@ class Concatenate(_Merge):
     True when it has none), concatenated along ``axis``, then any() over the last axis.
     """
 
-    def __init__(self, axis=-1, name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, axis=-1, name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         self.axis = _integer(axis, "axis")
 
     def get_config(self):
@@ -626,8 +626,8 @@ class Dot(_Merge):
     n_inputs = 2
     min_rank = 2
 
-    def __init__(self, axes, normalize=False, name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, axes, normalize=False, name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         if isinstance(axes, (list, tuple)):
             if len(axes) != 2:
                 raise ValueError(f"`axes` must be an integer or a pair of integers (one axis "

@@ -45,8 +45,8 @@ class _Pooling1D(Layer):
     pad_value = 0.0
 
     def __init__(self, pool_size, strides=None, padding="valid", data_format="channels_last",
-                 name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+                 name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         self.pool_size = conv.size_argument(pool_size, "pool_size")
         self.strides = (self.pool_size if strides is None
                         else conv.size_argument(strides, "strides"))
@@ -108,8 +108,8 @@ class MaxPooling1D(_Pooling1D):
     pad_value = -np.inf
 
     def __init__(self, pool_size=2, strides=None, padding="valid",
-                 data_format="channels_last", name=None, dtype="float32", trainable=True):
-        super().__init__(pool_size, strides, padding, data_format, name, dtype, trainable)
+                 data_format="channels_last", name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, dtype, trainable, **kwargs)
 
     def _pool(self, win, real):
         taps = np.argmax(win, axis=2)[:, :, None]           # first maximum, as TensorFlow
@@ -126,8 +126,8 @@ class AveragePooling1D(_Pooling1D):
     not counted, as in TensorFlow); see the module docstring."""
 
     def __init__(self, pool_size, strides=None, padding="valid",
-                 data_format="channels_last", name=None, dtype="float32", trainable=True):
-        super().__init__(pool_size, strides, padding, data_format, name, dtype, trainable)
+                 data_format="channels_last", name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, dtype, trainable, **kwargs)
 
     def _pool(self, win, real):
         return win.sum(axis=2) / real, real
@@ -142,8 +142,8 @@ class _GlobalPooling1D(Layer):
     """What the global poolings share: ``keepdims`` and the shapes."""
 
     def __init__(self, data_format="channels_last", keepdims=False, name=None,
-                 dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+                 dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         self.data_format = conv.data_format_argument(data_format)
         self.keepdims = _checks.boolean(keepdims, "keepdims")
         self.built = True                   # no weights: built at construction, as in Keras

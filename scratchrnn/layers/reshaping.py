@@ -21,8 +21,8 @@ class Flatten(Layer):
     so that the order of the features matches a channels-last model's, as Keras does.
     """
 
-    def __init__(self, data_format=None, name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, data_format=None, name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         data_format = "channels_last" if data_format is None else data_format
         if data_format not in DATA_FORMATS:
             raise ValueError(f"`data_format` must be one of {DATA_FORMATS} or None, got "
@@ -67,8 +67,8 @@ class RepeatVector(Layer):
     """``(B, F) -> (B, n, F)``, the input repeated ``n`` times; backward sums the ``n``
     copies' gradients: ``dx = Σ_k dy[:, k, :]``."""
 
-    def __init__(self, n, name=None, dtype="float32", trainable=True):
-        super().__init__(name=name, dtype=dtype, trainable=trainable)
+    def __init__(self, n, name=None, dtype="float32", trainable=True, **kwargs):
+        super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         self.n = _checks.positive_int(n, "n")
 
     def get_config(self):

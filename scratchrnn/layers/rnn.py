@@ -36,7 +36,7 @@ class RNN(Layer):
 
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, unroll=False, zero_output_for_mask=False, name=None,
-                 dtype=None, trainable=True, seed=None):
+                 dtype=None, trainable=True, seed=None, **kwargs):
         if cell is not None:
             from .cells import StackedRNNCells
             if isinstance(cell, (list, tuple)):
@@ -46,7 +46,8 @@ class RNN(Layer):
                                 "and a step call(inputs, states) (e.g. LSTMCell(32)), got "
                                 f"{type(cell).__name__}")
             dtype = cell.dtype if dtype is None else dtype
-        super().__init__(name=name, dtype=dtype or "float32", trainable=trainable, seed=seed)
+        super().__init__(name=name, dtype=dtype or "float32", trainable=trainable, seed=seed,
+                         **kwargs)
         self.cell = cell
         self.return_sequences = _checks.boolean(return_sequences, "return_sequences")
         self.return_state = _checks.boolean(return_state, "return_state")
@@ -211,12 +212,12 @@ class FusedRNN(RNN):
                  return_sequences=False, return_state=False, go_backwards=False,
                  stateful=False, seed=None, dtype="float32", backend=None,
                  zero_output_for_mask=False, name=None, trainable=True, unroll=False,
-                 implementation=None, use_cudnn=None, input_length=None):
+                 implementation=None, use_cudnn=None, input_length=None, **kwargs):
         super().__init__(None, return_sequences=return_sequences, return_state=return_state,
                          go_backwards=go_backwards, stateful=stateful, unroll=unroll,
                          zero_output_for_mask=zero_output_for_mask,
                          name=name or snake_name(type(self)), dtype=dtype,
-                         trainable=trainable, seed=seed)
+                         trainable=trainable, seed=seed, **kwargs)
         cls = type(self).__name__
         if input_length is not None:
             raise ValueError(f"Unrecognized keyword argument `input_length` passed to {cls} "

@@ -28,13 +28,13 @@ class TimeDistributed(Layer):
 
     supports_masking = True
 
-    def __init__(self, layer, name=None):
+    def __init__(self, layer, name=None, **kwargs):
         if not isinstance(layer, Layer):
             raise TypeError(f"`layer` must be a scratchrnn Layer instance, got "
                             f"{type(layer).__name__}")
         self.layer = layer
         super().__init__(name=name or "time_distributed", dtype=layer.dtype,
-                         trainable=layer.trainable)
+                         trainable=layer.trainable, **kwargs)
 
     def __repr__(self):
         return f"TimeDistributed({self.layer!r}, name={self.name!r})"
