@@ -31,7 +31,7 @@ _OFF = {"kernel_regularizer": None, "recurrent_regularizer": None, "bias_regular
         "noise_shape": None, "groups": 1, "data_format": "channels_last", "autocast": True}
 
 
-def _keras():
+def keras_module():
     from ._tensorflow import import_tensorflow
     return import_tensorflow()[1]
 
@@ -58,7 +58,7 @@ def _initializer_name(value, key):
     return name
 
 
-def _dtype_name(value):
+def dtype_name(value):
     if isinstance(value, dict):          # Keras 3 serialises a DTypePolicy
         value = value.get("config", {}).get("name", value)
     return value
@@ -85,7 +85,7 @@ def _translate_config(cls, config, what):
         if key in _IGNORED:
             continue
         if key == "dtype":
-            out["dtype"] = _dtype_name(value)
+            out["dtype"] = dtype_name(value)
         elif key.endswith("_initializer"):
             out[key] = _initializer_name(value, key)
         elif key in accepted:
@@ -101,7 +101,7 @@ def _translate_config(cls, config, what):
     return out
 
 
-def _layer_from_keras(keras_layer, custom_objects=None):
+def layer_from_keras(keras_layer, custom_objects=None):
     """An unbuilt scratchrnn layer configured like ``keras_layer``.  ``custom_objects``:
     ``{Keras class name: factory}``, each factory a function of the Keras layer that
     returns the scratchrnn layer (a user's own layers)."""
@@ -119,7 +119,7 @@ def _layer_from_keras(keras_layer, custom_objects=None):
                          f"does not implement (supported: {sorted(layers_module.CLASSES)}; a "
                          "layer of your own: from_keras(..., custom_objects={"
                          f"{name!r}: lambda keras_layer: YourLayer(...)}})")
-    sub = functools.partial(_layer_from_keras, custom_objects=custom_objects)
+    sub = functools.partial(layer_from_keras, custom_objects=custom_objects)
     if name == "Bidirectional":
         return cls(sub(keras_layer.forward_layer), merge_mode=keras_layer.merge_mode,
                    backward_layer=sub(keras_layer.backward_layer),
@@ -129,7 +129,7 @@ def _layer_from_keras(keras_layer, custom_objects=None):
     if name == "StackedRNNCells":
         config = keras_layer.get_config()
         return cls([sub(cell) for cell in keras_layer.cells], name=keras_layer.name,
-                   dtype=_dtype_name(config["dtype"]), trainable=keras_layer.trainable)
+                   dtype=dtype_name(config["dtype"]), trainable=keras_layer.trainable)
     config = dict(keras_layer.get_config())
     if name == "RNN":
         config.pop("cell")
@@ -150,10 +150,10 @@ def from_keras(obj, custom_objects=None):
     other keyword arguments, ``RNN(cell)``), or a single Keras layer.  A model must be
     built (have an input shape), so that every weight exists.  ``custom_objects`` maps
     the class names of a user's own Keras layers to functions that make their scratchrnn
-    counterparts from the Keras layer (see :func:`_layer_from_keras`); their weights are
+    counterparts from the Keras layer (see :func:`layer_from_keras`); their weights are
     copied in ``get_weights()`` order, which must be the same on both sides.
     """
-    keras = _keras()
+    keras = keras_module()
     if isinstance(obj, keras.Sequential):
         return _model_from_keras(obj, custom_objects)
     if isinstance(obj, keras.Model):
@@ -163,7 +163,7 @@ def from_keras(obj, custom_objects=None):
                             "whose call() is Python code with no graph to read")
         return _functional_from_keras(obj, keras, custom_objects)
     if isinstance(obj, keras.layers.Layer):
-        layer = _layer_from_keras(obj, custom_objects)
+        layer = layer_from_keras(obj, custom_objects)
         if obj.weights:
             _copy_into(layer, obj.get_weights(), _built_shape(obj))
         return layer
@@ -206,7 +206,7 @@ def _model_from_keras(keras_model, custom_objects=None):
     made = {}                                 # the same Keras layer twice: one layer
     for keras_layer in keras_model.layers:
         if id(keras_layer) not in made:
-            made[id(keras_layer)] = _layer_from_keras(keras_layer, custom_objects)
+            made[id(keras_layer)] = layer_from_keras(keras_layer, custom_objects)
         model.add(made[id(keras_layer)])
     _copy_weights(made, keras_model.layers)
     return model
@@ -318,7 +318,7 @@ def _functional_from_keras(keras_model, keras, custom_objects):
                              "inside a model), which scratchrnn's Model does not support: "
                              "build the outer model from the inner model's layers")
         if any(key[0] == id(keras_layer) for key in needed):
-            made[id(keras_layer)] = _layer_from_keras(keras_layer, custom_objects)
+            made[id(keras_layer)] = layer_from_keras(keras_layer, custom_objects)
 
     # 3. the inputs, then the calls: a node as soon as its inputs exist, a shared
     #    layer's calls in Keras's order
@@ -449,7 +449,7 @@ def to_keras(obj, input_shape=None, custom_objects=None):
     maps the class names of a user's own layers to functions that make their Keras
     counterparts from the scratchrnn layer; weights are copied in ``get_weights()``
     order."""
-    keras = _keras()
+    keras = keras_module()
     from .models import Model, Sequential
     if isinstance(obj, Sequential):
         obj._require_graph("to_keras()")

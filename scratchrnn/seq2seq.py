@@ -540,8 +540,8 @@ def from_keras(keras_model, backend=None):
     called twice, a Keras argument whose value Seq2Seq does not use) is an error naming
     it.  The weights and ``trainable`` flags are copied; ``backend`` is the LSTMs'.
     """
-    from .keras import _dtype_name, _keras, _layer_from_keras
-    keras = _keras()
+    from .keras import dtype_name, keras_module, layer_from_keras
+    keras = keras_module()
     if not isinstance(keras_model, keras.Model) or isinstance(keras_model, keras.Sequential):
         raise TypeError("from_keras() takes a Keras functional model with inputs "
                         f"[encoder_tokens, decoder_tokens], got {type(keras_model).__name__}")
@@ -550,7 +550,7 @@ def from_keras(keras_model, backend=None):
                          f"decoder_tokens] and one output, got {len(keras_model.inputs)} "
                          f"and {len(keras_model.outputs)}")
     roles = _find_roles(keras, keras_model)
-    dtype = _dtype_name(roles["output"].get_config()["dtype"])
+    dtype = dtype_name(roles["output"].get_config()["dtype"])
     enc_emb, dec_emb = roles["encoder_embedding"], roles["decoder_embedding"]
     if enc_emb.mask_zero != dec_emb.mask_zero or enc_emb.output_dim != dec_emb.output_dim:
         raise ValueError("`keras_model`'s two Embeddings must agree on mask_zero and "
@@ -561,7 +561,7 @@ def from_keras(keras_model, backend=None):
                     backend=backend, name=keras_model.name)
     for role, keras_layer in roles.items():
         layer = getattr(model, "dense" if role == "output" else role)
-        _same_config(role, _layer_from_keras(keras_layer).get_config(), layer.get_config())
+        _same_config(role, layer_from_keras(keras_layer).get_config(), layer.get_config())
         layer.set_weights(keras_layer.get_weights())
         layer.trainable = keras_layer.trainable
     return model
