@@ -51,6 +51,8 @@ def _check(block):
 
 CHECKS = [
     Check(f"course-{block.number:02d}-{block.name}", "course", "float32", _check(block),
-          options=(block.run.__doc__ or "").strip().split("\n")[0])
+          options=(block.run.__doc__ or "").split(".")[0].split(";")[0].strip()
+          + (f" (Keras 3.15 raises {block.keras_raises.__name__})"
+             if block.keras_raises else ""))
     for block in course.BLOCKS
 ]

@@ -48,3 +48,9 @@ def cell_module(backend, cell):
             raise ImportError("backend='numba' needs numba (and scipy, for np.dot inside "
                               "compiled code): pip install numba scipy") from err
     return importlib.import_module(f"{_PACKAGES[backend]}.{cell}")
+
+
+def count_params(x):
+    """The number of entries of the weight ``x``: Keras's ``backend.count_params``."""
+    import numpy as np
+    return int(np.prod(np.shape(x), dtype=np.int64))

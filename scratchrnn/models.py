@@ -885,6 +885,11 @@ class Sequential(Model):
         return [w for layer in self._unique_layers for w in layer.non_trainable_weights]
 
     def count_params(self):
+        if self._output is None:            # Keras's ValueError, and its words
+            raise ValueError(f"You tried to call `count_params` on layer {self.name!r}, but "
+                             "the layer isn't built. You can build it manually via: "
+                             "`layer.build(input_shape)`, start the model with an Input, or "
+                             "call it on data first")
         self._require_graph("count_params()")
         return int(sum(layer.count_params() for layer in self._unique_layers))
 
