@@ -20,6 +20,7 @@ import numpy as np
 
 from scratchrnn.layers import merging
 
+from .checks_layers import _compare_masks
 from .components import Check, dtype_suffix, keras_gradients
 from .harness import keras, tf
 
@@ -70,20 +71,6 @@ def _run(cmp, name, kwargs, shapes, mask_shapes=None, ties=False, seed=0):
     cmp.add("dx", grads, keras_grads)
     _compare_masks(cmp, ours.compute_mask(xs, masks),
                    getattr(keras_out[-1], "_keras_mask", None))
-
-
-def _compare_masks(cmp, ours, theirs):
-    if ours is None and theirs is None:
-        return
-    if ours is None or theirs is None:
-        cmp.problem(f"mask: scratchrnn gave {type(ours).__name__}, Keras "
-                    f"{type(theirs).__name__}")
-        return
-    theirs = np.asarray(theirs)
-    if ours.dtype != np.bool_ or ours.shape != theirs.shape or not np.array_equal(ours,
-                                                                                   theirs):
-        cmp.problem(f"mask: scratchrnn {ours!r}, Keras {theirs!r}")
-    cmp.add("mask", ours.astype(cmp.dtype), theirs.astype(cmp.dtype))
 
 
 def _case(name, kwargs=None, **options):

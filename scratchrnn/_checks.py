@@ -8,10 +8,15 @@ import numpy as np
 DTYPES = ("float32", "float64")
 
 
+class IntegerArgumentError(TypeError, ValueError):
+    """A size argument that is not an integer: a TypeError (Python's convention) and a
+    ValueError (what Keras raises for ``Dense(3.7)``), so that either ``except`` catches it."""
+
+
 def positive_int(value, argument):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{argument}` must be a positive integer, got {value!r} "
-                        f"of type {type(value).__name__}")
+        raise IntegerArgumentError(f"`{argument}` must be a positive integer, got {value!r} "
+                                   f"of type {type(value).__name__}")
     if value <= 0:
         raise ValueError(f"`{argument}` must be a positive integer, got {value}")
     return int(value)

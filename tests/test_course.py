@@ -54,51 +54,13 @@ HAS_TF = _has_tensorflow()
 
 # --- the course's custom layer, ported -------------------------------------------------
 
-try:
-    from scratchrnn.demos.attention_layer import SimpleAttention as SrSimpleAttention
-except ImportError:  # the demo's port (with a backward) has not landed: forward only
-    class SrSimpleAttention(sr.layers.Layer):
-        """The course's ``SimpleAttention`` with its tf ops written in NumPy."""
-
-        def __init__(self, units):
-            super().__init__()
-            self.W1 = sr.layers.Dense(units)
-            self.W2 = sr.layers.Dense(units)
-            self.V = sr.layers.Dense(1)
-
-        def call(self, encoder_outputs, decoder_hidden):
-            decoder_expanded = np.expand_dims(decoder_hidden, 1)
-            score = self.V(np.tanh(self.W1(encoder_outputs) + self.W2(decoder_expanded)))
-            e = np.exp(score - score.max(axis=1, keepdims=True))
-            attention_weights = e / e.sum(axis=1, keepdims=True)
-            context = np.sum(attention_weights * encoder_outputs, axis=1)
-            return context, np.squeeze(attention_weights, -1)
-
-        def backward(self, d_out):
-            raise NotImplementedError("forward-only port")
+from scratchrnn.demos.attention_layer import SimpleAttention as SrSimpleAttention  # noqa: E402
 
 
 def keras_simple_attention(tf):
-    """The course's class, verbatim, for the Keras side."""
-
-    class SimpleAttention(tf.keras.layers.Layer):
-        """Bahdanau-style additive attention (preview)."""
-
-        def __init__(self, units):
-            super().__init__()
-            self.W1 = tf.keras.layers.Dense(units)
-            self.W2 = tf.keras.layers.Dense(units)
-            self.V = tf.keras.layers.Dense(1)
-
-        def call(self, encoder_outputs, decoder_hidden):
-            decoder_expanded = tf.expand_dims(decoder_hidden, 1)
-            score = self.V(tf.nn.tanh(
-                self.W1(encoder_outputs) + self.W2(decoder_expanded)
-            ))
-            attention_weights = tf.nn.softmax(score, axis=1)
-            context = tf.reduce_sum(attention_weights * encoder_outputs, axis=1)
-            return context, tf.squeeze(attention_weights, -1)
-
+    """The course's class, verbatim, for the Keras side (kept once, in the parity checks
+    of functional models)."""
+    from parity.checks_functional import SimpleAttention
     return SimpleAttention
 
 

@@ -7,24 +7,10 @@ so that a Keras user's ``except ValueError`` and a Python user's ``except TypeEr
 catch it.
 """
 
-import numbers
+from .. import _checks, initializers, regularizers
 
-from .. import initializers, regularizers
-
-
-class IntegerArgumentError(TypeError, ValueError):
-    """A size argument that is not an integer (a TypeError and, as in Keras, a ValueError)."""
-
-
-def positive_int(value, argument):
-    """``value`` as an int > 0: a ValueError for 0 or less, an :class:`IntegerArgumentError`
-    for anything that is not an integer (floats such as 3.0, strings, None, booleans)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise IntegerArgumentError(f"`{argument}` must be a positive integer, got {value!r} "
-                                   f"of type {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"`{argument}` must be a positive integer, got {value}")
-    return int(value)
+IntegerArgumentError = _checks.IntegerArgumentError
+positive_int = _checks.positive_int
 
 
 def regularizer(value, argument):
