@@ -115,7 +115,9 @@ class InputLayer:
 _INPUT_NAMES = collections.Counter()
 
 
-def Input(shape=None, batch_size=None, dtype="float32", name=None, batch_shape=None):
+def Input(shape: "int | tuple | None" = None, batch_size: int | None = None,
+          dtype: str = "float32", name: str | None = None,
+          batch_shape: "tuple | None" = None) -> KerasTensor:
     """A symbolic input, as ``keras.Input``: ``shape`` without the batch axis (None for an
     unknown size), or ``batch_shape`` with it (a stateful model's fixed batch size)."""
     if (shape is None) == (batch_shape is None):

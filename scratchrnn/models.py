@@ -71,7 +71,9 @@ class Model:
     ``Model.__init__(self, name=..., seed=...)`` without a graph.
     """
 
-    def __init__(self, inputs=None, outputs=None, name=None, seed=None):
+    def __init__(self, inputs: "KerasTensor | list | dict | None" = None,
+                 outputs: "KerasTensor | list | dict | None" = None,
+                 name: str | None = None, seed: int | None = None):
         name = name or _default_name(self)
         if not isinstance(name, str):
             raise TypeError(f"`name` must be a string, got {name!r}")
@@ -201,7 +203,7 @@ class Model:
             return grads, variables
         return _gradients_for(self, self.layers)
 
-    def get_gradients(self):
+    def get_gradients(self) -> list[np.ndarray]:
         """The gradients of the last ``backward``, aligned with ``get_weights`` (summed
         over the calls of a layer used more than once)."""
         return _dense_gradients(self, self.layers)
@@ -243,7 +245,7 @@ class Model:
             return list(flat)
         return flat[0]
 
-    def backward(self, d_outputs, logits_outputs=()):
+    def backward(self, d_outputs, logits_outputs=()) -> "np.ndarray | list | dict":
         """Backpropagate through the last call: ``d_outputs`` in the structure of the
         outputs (None for an output that does not reach the loss) -> the inputs'
         gradients, in the structure of the inputs (None for integer inputs).  The weights'
@@ -259,7 +261,8 @@ class Model:
 
     # --- compile ----------------------------------------------------------------------
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None,
+                loss_weights=None) -> None:
         """Choose the optimizer, the loss(es) and the metrics (names or objects, as
         Keras).  Several outputs: ``loss`` is one loss for all, or a list / dict by
         output name, ``loss_weights`` likewise, ``metrics`` a list of lists or a dict."""
@@ -386,7 +389,7 @@ class Model:
             parts[self.output_names[i]] = float(value)
         return total, parts, grads, logits_outputs
 
-    def train_on_batch(self, x, y, sample_weight=None):
+    def train_on_batch(self, x, y, sample_weight=None) -> "float | list[float]":
         """One optimisation step on one batch; returns the batch's loss (before the
         update), or ``[loss, *metrics]`` when the model has metrics (as Keras)."""
         self._require_compiled("train_on_batch")
@@ -421,7 +424,8 @@ class Model:
     def predict_on_batch(self, x):
         return self._forward(x, training=False)[0]
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x, batch_size: int | None = None, verbose: int = 0,
+                steps: int | None = None):
         """The outputs for ``x`` (arrays, or batches from a dataset, PyDataset or
         generator: see :mod:`scratchrnn.data`), ``batch_size`` samples at a time
         (``training=False``: no dropout)."""
@@ -436,7 +440,8 @@ class Model:
             raise ValueError("`x` gave no batches to predict")
         return _concatenate(outs)
 
-    def evaluate(self, x, y=None, batch_size=None, verbose=0, return_dict=False, steps=None):
+    def evaluate(self, x, y=None, batch_size: int | None = None, verbose: int = 0,
+                 return_dict: bool = False, steps: int | None = None):
         """The loss (and metrics) over ``x, y`` (or the batches of a dataset, PyDataset
         or generator ``x``): each batch's loss weighted by its size, as Keras's loss
         tracker does; metrics accumulated over every sample."""
@@ -448,9 +453,11 @@ class Model:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def fit(self, x, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None):
+    def fit(self, x, y=None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int | str = "auto", callbacks: list | None = None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> "callbacks_module.History":
         """Train for ``epochs`` passes over the data; returns the :class:`History`.
 
         The data: arrays ``x, y`` (lists or dicts of arrays for several inputs or

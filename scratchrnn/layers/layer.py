@@ -165,7 +165,7 @@ class Layer(abc.ABC):
         return own + [self.trainable and flag for layer in self.layers
                       for flag in layer._trainable_flags()]
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights):
@@ -198,12 +198,12 @@ class Layer(abc.ABC):
         return list(self.weight_names) + [f"{layer.name}/{label}" for layer in self.layers
                                           for label in layer._weight_labels()]
 
-    def count_params(self):
+    def count_params(self) -> int:
         if not self.built:
             raise RuntimeError(f"{self.name}: count_params() needs the layer built")
         return int(sum(w.size for w in self.weights))
 
-    def get_gradients(self):
+    def get_gradients(self) -> list[np.ndarray]:
         """The weight gradients of the last ``backward``, aligned with ``get_weights``."""
         return [g.dense() if hasattr(g, "dense") else g.copy()
                 for g in self.optimizer_gradients()]
