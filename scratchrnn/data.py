@@ -195,3 +195,109 @@ def take(structure, index):
     if isinstance(structure, list):
         return [v[index] for v in structure]
     return structure[index]
+
+
+# --- data as the user gives it: arrays, lists and dicts of arrays ---------------------
+
+def flatten_like(values, structure, argument):
+    """``values`` (arrays given in the structure of the model's inputs or outputs) as a
+    flat list aligned with it."""
+    if isinstance(structure, dict):
+        if not isinstance(values, dict):
+            if isinstance(values, (list, tuple)) and len(values) == len(structure):
+                return list(values)
+            raise TypeError(f"`{argument}` must be a dict with keys {sorted(structure)}, got "
+                            f"{type(values).__name__}")
+        missing = set(structure) - set(values)
+        if missing:
+            raise ValueError(f"`{argument}` lacks {sorted(missing)}; expected keys "
+                             f"{sorted(structure)}")
+        return [values[k] for k in structure]
+    if isinstance(structure, (list, tuple)):
+        if len(structure) == 1 and not (isinstance(values, (list, tuple))
+                                        and len(values) == 1 and is_array(values[0])):
+            return [values]
+        if not isinstance(values, (list, tuple)) or len(values) != len(structure):
+            got = (f"{len(values)} arrays" if isinstance(values, (list, tuple))
+                   else type(values).__name__)
+            raise ValueError(f"`{argument}` must be a list of {len(structure)} arrays, one "
+                             f"per model {'input' if argument == 'inputs' else 'output'}, "
+                             f"got {got}")
+        return list(values)
+    if isinstance(values, (list, tuple)) and len(values) == 1 and is_array(values[0]):
+        return [values[0]]
+    return [values]
+
+
+def is_array(value):
+    return isinstance(value, np.ndarray) or hasattr(value, "__array__")
+
+
+def as_arrays(structure):
+    """Data as arrays: a dict or a list of arrays (several inputs or outputs) keeps its
+    structure; anything else is one array."""
+    if isinstance(structure, dict):
+        return {k: np.asarray(v) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)) and structure and all(
+            isinstance(v, np.ndarray) for v in structure):
+        return [np.asarray(v) for v in structure]
+    return np.asarray(structure)
+
+
+def concatenate(batches):
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([b[k] for b in batches], axis=0) for k in first}
+    if isinstance(first, list):
+        return [np.concatenate([b[i] for b in batches], axis=0) for i in range(len(first))]
+    return np.concatenate(batches, axis=0)
+
+
+def split_validation(x, y, validation_split, validation_data):
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("`validation_data` must be a tuple (x_val, y_val)")
+        vx, vy = validation_data
+        if num_samples(vx, "validation_data[0]") != num_samples(vy, "validation_data[1]"):
+            raise ValueError("`validation_data` x and y must hold the same number of samples")
+        return x, y, (np.asarray(vx), np.asarray(vy))
+    if not validation_split:
+        return x, y, None
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"`validation_split` must be in [0, 1), got {validation_split}")
+    n = num_samples(x, "x")
+    split = int(np.floor(n * (1.0 - validation_split)))
+    if split in (0, n):
+        raise ValueError(f"`validation_split={validation_split}` leaves no samples on one "
+                         f"side of {n}")
+    head, tail = slice(None, split), slice(split, None)
+    return take(x, head), take(y, head), (take(x, tail), take(y, tail))
+
+
+def batch_size_argument(value):
+    """``batch_size``: None is Keras's 32."""
+    return 32 if value is None else _checks.positive_int(value, "batch_size")
+
+
+def num_samples(a, argument):
+    """The batch size of ``a``: one array, or a list / dict of arrays of one batch size."""
+    parts = (list(a.values()) if isinstance(a, dict) else list(a) if isinstance(
+        a, (list, tuple)) and a and all(isinstance(v, np.ndarray) for v in a) else None)
+    if parts is not None:
+        sizes = {num_samples(v, argument) for v in parts}
+        if len(sizes) != 1:
+            raise ValueError(f"`{argument}` must hold arrays of one batch size, got sizes "
+                             f"{sorted(sizes)}")
+        return sizes.pop()
+    if isinstance(a, (list, tuple)) or not hasattr(a, "__len__"):
+        a = np.asarray(a)
+    if np.ndim(a) == 0:
+        raise ValueError(f"`{argument}` must be an array with a batch axis, got a scalar")
+    if len(a) == 0:
+        raise ValueError(f"`{argument}` must hold at least one sample, got none")
+    return len(a)
+
+
+def dtype_name(x):
+    kind = np.asarray(x).dtype
+    return kind.name if kind.name in ("float32", "float64", "int32", "int64") else "float32"

@@ -501,3 +501,33 @@ def _backward_with_logits(layer, d_logits, d_output, output):
         from .ops import activations
         d_logits = d_logits + activations.backward(d_output, output, layer._activation)
     return layer.backward_logits(d_logits)
+
+
+# --- a call's arguments as JSON (saving a model) -------------------------------------
+
+def encode(structure):
+    """A call's arguments as JSON: KerasTensors as ``[layer name, node, index]``."""
+    if isinstance(structure, KerasTensor):
+        return {"__tensor__": [structure.node.layer.name, structure.node.index,
+                               structure.index]}
+    if isinstance(structure, dict):
+        return {"__dict__": {k: encode(v) for k, v in structure.items()}}
+    if isinstance(structure, (list, tuple)):
+        return {"__list__": [encode(v) for v in structure],
+                "tuple": isinstance(structure, tuple)}
+    if isinstance(structure, np.ndarray):
+        raise TypeError("cannot save a model whose layer calls take arrays as arguments")
+    return structure
+
+
+def decode(structure, tensors):
+    if isinstance(structure, dict):
+        if "__tensor__" in structure:
+            name, node, index = structure["__tensor__"]
+            return tensors[(name, node, index)]
+        if "__dict__" in structure:
+            return {k: decode(v, tensors) for k, v in structure["__dict__"].items()}
+        if "__list__" in structure:
+            items = [decode(v, tensors) for v in structure["__list__"]]
+            return tuple(items) if structure.get("tuple") else items
+    return structure

@@ -47,8 +47,7 @@ from . import callbacks as callbacks_module
 from . import data as data_module
 from . import layers as layers_module
 from . import metrics as metrics_module
-from .graph import Graph, Input, InputLayer, KerasTensor, _add
-from .layers.layer import Layer
+from .graph import Graph, Input, InputLayer, KerasTensor, _add, _flatten, decode, encode
 
 __all__ = ["Input", "Model", "Sequential", "load_model"]
 
@@ -96,6 +95,9 @@ class Model:
             self._output_structure = outputs
             self._set_graph(Graph(_flat_tensors(inputs, "inputs"),
                                   _flat_tensors(outputs, "outputs")))
+
+    #: Whether ``summary`` shows what each layer reads (not for a chain).
+    _connected_column = True
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
@@ -228,7 +230,7 @@ class Model:
 
     def _flat_inputs(self, inputs):
         graph = self._graph if self._graph is not None else self._build_for(inputs)
-        flat = _flatten_like(inputs, self._input_structure, "inputs")
+        flat = data_module.flatten_like(inputs, self._input_structure, "inputs")
         for tensor, value, i in zip(graph.inputs, flat, range(len(flat))):
             flat[i] = _check_input_value(value, tensor)
         return flat
@@ -252,7 +254,7 @@ class Model:
         gradients: :meth:`get_gradients`."""
         if self._run is None:
             raise RuntimeError(f"{self.name}: backward() needs a forward call first")
-        flat = _flatten_like(d_outputs, self._output_structure, "d_outputs")
+        flat = data_module.flatten_like(d_outputs, self._output_structure, "d_outputs")
         d_inputs, self._weight_grads = self._graph.backward(self._run, flat, logits_outputs)
         s = self._input_structure
         if isinstance(s, dict):
@@ -330,7 +332,7 @@ class Model:
     def _flat_outputs(self, value):
         if value is None:
             return [None] * len(self._graph.outputs)
-        return _flatten_like(value, self._output_structure, "y")
+        return data_module.flatten_like(value, self._output_structure, "y")
 
     def _batch_result(self, loss, y, y_pred, mask, sample_weight=None):
         """What ``train_on_batch`` returns: the loss, or ``[loss, *metrics]`` (as Keras)."""
@@ -429,7 +431,8 @@ class Model:
         """The outputs for ``x`` (arrays, or batches from a dataset, PyDataset or
         generator: see :mod:`scratchrnn.data`), ``batch_size`` samples at a time
         (``training=False``: no dropout)."""
-        source = self._source(x, None, _batch_size(batch_size), False, steps, "x")
+        batch_size = data_module.batch_size_argument(batch_size)
+        source = self._source(x, None, batch_size, False, steps, "x")
         bar = _progress(source_length(source), verbose, "predict")
         outs = []
         for batch in source.epoch():
@@ -438,7 +441,7 @@ class Model:
         bar.close()
         if not outs:
             raise ValueError("`x` gave no batches to predict")
-        return _concatenate(outs)
+        return data_module.concatenate(outs)
 
     def evaluate(self, x, y=None, batch_size: int | None = None, verbose: int = 0,
                  return_dict: bool = False, steps: int | None = None):
@@ -446,7 +449,7 @@ class Model:
         or generator ``x``): each batch's loss weighted by its size, as Keras's loss
         tracker does; metrics accumulated over every sample."""
         self._require_compiled("evaluate")
-        source = self._source(x, y, _batch_size(batch_size), False, steps, "x")
+        source = self._source(x, y, data_module.batch_size_argument(batch_size), False, steps, "x")
         logs = self._evaluate(source, None, verbose)
         if return_dict:
             return logs
@@ -470,7 +473,7 @@ class Model:
         logs.  ``steps_per_epoch`` / ``validation_steps``: batches per epoch.
         """
         self._require_compiled("fit")
-        batch_size = _batch_size(batch_size)
+        batch_size = data_module.batch_size_argument(batch_size)
         if data_module.is_stream(x):
             if validation_split:
                 raise ValueError("`validation_split` needs arrays: with a dataset or "
@@ -478,7 +481,7 @@ class Model:
             train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x")
         else:
             x, y = self._check_data(x, y)
-            x, y, split = _split_validation(x, y, validation_split, None)
+            x, y, split = data_module.split_validation(x, y, validation_split, None)
             validation_data = split if split is not None else validation_data
             train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x")
         val = None
@@ -506,20 +509,20 @@ class Model:
                                  "generator: its batches hold the targets")
             return data_module.BatchStream(x, steps, argument)
         if y is None:
-            n = _num_samples(x, argument)
-            return data_module.ArrayBatches((_as_arrays(x), None), batch_size, False,
+            n = data_module.num_samples(x, argument)
+            return data_module.ArrayBatches((data_module.as_arrays(x), None), batch_size, False,
                                             steps=steps) if n else None
         return data_module.ArrayBatches((x, y), batch_size, shuffle, self._rng, steps)
 
     def _check_data(self, x, y, argument=None):
-        n = _num_samples(x, "x" if argument is None else f"{argument}[0]")
+        n = data_module.num_samples(x, "x" if argument is None else f"{argument}[0]")
         if y is None:
             raise ValueError("`y` is required: the targets for `x`")
-        m = _num_samples(y, "y" if argument is None else f"{argument}[1]")
+        m = data_module.num_samples(y, "y" if argument is None else f"{argument}[1]")
         if m != n:
             raise ValueError(f"`x` and `y` must hold the same number of samples, got "
                              f"{n} and {m}")
-        return _as_arrays(x), _as_arrays(y)
+        return data_module.as_arrays(x), data_module.as_arrays(y)
 
     # --- the training loop ----------------------------------------------------------------
 
@@ -645,7 +648,7 @@ class Model:
         counts Keras's ``summary`` prints)."""
         graph = self._require_graph("summary()")
         rows = []
-        connected = not isinstance(self, Sequential)
+        connected = self._connected_column
         for layer in self.layers:
             nodes = [n for n in graph.nodes if n.layer is layer]
             shapes = [_shape_of(n.output_structure) for n in nodes]
@@ -691,12 +694,12 @@ class Model:
                                "nodes": []})
                 continue
             spec = layers_module.serialize(layer)
-            spec["nodes"] = [{"args": _encode(n.args), "kwargs": _encode(n.kwargs)}
+            spec["nodes"] = [{"args": encode(n.args), "kwargs": encode(n.kwargs)}
                              for n in graph.nodes if n.layer is layer]
             layers.append(spec)
         return {"name": self.name, "seed": self.seed, "layers": layers,
-                "inputs": _encode(self._input_structure),
-                "outputs": _encode(self._output_structure)}
+                "inputs": encode(self._input_structure),
+                "outputs": encode(self._output_structure)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -720,8 +723,8 @@ class Model:
             for item in list(pending):
                 name, i, node = item
                 try:
-                    args = _decode(node["args"], tensors)
-                    kwargs = _decode(node["kwargs"], tensors)
+                    args = decode(node["args"], tensors)
+                    kwargs = decode(node["kwargs"], tensors)
                 except KeyError:
                     continue                 # an input of this call is not made yet
                 out = made[name][0](*args, **kwargs)
@@ -732,7 +735,7 @@ class Model:
             if not progress:
                 raise ValueError("the model's config describes calls whose inputs no call "
                                  "makes: " + ", ".join(n for n, _, _ in pending))
-        return cls(_decode(config["inputs"], tensors), _decode(config["outputs"], tensors),
+        return cls(decode(config["inputs"], tensors), decode(config["outputs"], tensors),
                    name=config["name"], seed=config.get("seed"))
 
     def save(self, path):
@@ -740,226 +743,6 @@ class Model:
         to ``path`` as one ``.npz`` file, atomically: see :mod:`scratchrnn.saving`."""
         from .saving import save_model
         save_model(self, path)
-
-
-class Sequential(Model):
-    """A linear stack of layers.  ``Sequential([Input((T, F)), LSTM(32), Dense(1)])``.
-
-    It is a functional model whose graph is a chain: each layer is called on the
-    previous one's output.  Without an ``Input`` the graph is made on the first call,
-    from the data's shape.  The same layer may appear twice (its weights are shared, and
-    its gradient is the sum over both calls).
-    """
-
-    def __init__(self, layers=None, name="sequential", seed=None):
-        super().__init__(name=name, seed=seed)
-        self._layers = []
-        self._input = None
-        self._output = None
-        for layer in layers or []:
-            self.add(layer)
-
-    def __repr__(self):
-        return f"Sequential(name={self.name!r}, layers={[layer.name for layer in self.layers]})"
-
-    @property
-    def layers(self):
-        return list(self._layers)
-
-    @property
-    def input(self):
-        return self._input
-
-    # --- structure --------------------------------------------------------------------
-
-    def add(self, layer):
-        """Append ``layer`` (or set the input, for an :func:`Input`)."""
-        if isinstance(layer, KerasTensor):
-            if self._layers or self._input is not None:
-                raise ValueError("an Input must come first, before any layer")
-            if not layer.node.is_input:
-                raise ValueError(f"{layer!r} is not an Input: a Sequential model starts with "
-                                 "sr.Input(...)")
-            self._input = self._output = layer
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"`layer` must be a scratchrnn layer or Input, got "
-                            f"{type(layer).__name__}")
-        if getattr(layer, "return_state", False):
-            raise ValueError(f"{layer.name}: a Sequential model passes one tensor from layer "
-                             "to layer; return_state=True layers need a functional model")
-        if getattr(layer, "merge_mode", "concat") is None:
-            raise ValueError(f"{layer.name}: merge_mode=None gives two outputs; a Sequential "
-                             "model passes one")
-        if all(layer is not existing for existing in self._layers):
-            taken = {existing.name for existing in self._layers}
-            base, k = layer.name, 0
-            while layer.name in taken:
-                k += 1
-                layer.name = f"{base}_{k}"
-        shape = getattr(layer, "_input_shape_arg", None)
-        if self._output is None and not self._layers and shape is not None:
-            self._input = self._output = Input(shape)   # Keras 3: a first layer's input_shape
-        self._layers.append(layer)
-        if self._output is not None:
-            self._output = layer(self._output)
-            self._graph = None
-
-    @property
-    def built(self):
-        return bool(self._layers) and self._output is not None and all(
-            layer.built for layer in self._layers)
-
-    def build(self, input_shape=None):
-        """Make the graph for inputs of ``input_shape`` (batch axis included, may be
-        None), or from the model's :func:`Input`."""
-        if input_shape is None:
-            if self._input is None:
-                raise RuntimeError("build() needs an input shape: give one, or start the "
-                                   "model with an Input")
-        else:
-            self._start(Input(batch_shape=tuple(input_shape)))
-        self._require_graph("build()")
-
-    def _start(self, tensor):
-        self._input = self._output = tensor
-        for layer in self._layers:
-            self._output = layer(self._output)
-        self._graph = None
-
-    def _require_graph(self, what):
-        if self._graph is None:
-            if self._output is None or not self._layers:
-                if not self._layers and self._input is not None:
-                    raise RuntimeError(f"{self.name} has no layers")
-                raise RuntimeError(f"{self.name}: {what} needs the model built: start it "
-                                   "with an Input, call build(input_shape), or call it on "
-                                   "data first")
-            self._input_structure, self._output_structure = self._input, self._output
-            self._graph = Graph([self._input], [self._output])
-            self._run = None
-        return self._graph
-
-    def _build_for(self, inputs):
-        if not self._layers:
-            raise RuntimeError(f"{self.name} has no layers")
-        x = np.asarray(inputs)
-        self._start(Input(batch_shape=(None, *x.shape[1:]), dtype=_dtype_name(x)))
-        return self._require_graph("a call")
-
-    def _flat_inputs(self, inputs):
-        if self._graph is None:
-            if self._output is None or not self._layers:
-                self._build_for(inputs)
-            else:
-                self._require_graph("a call")
-        return super()._flat_inputs(inputs)
-
-    def output_shapes(self):
-        """Each layer's output shape, from the input's (None for the batch)."""
-        graph = self._require_graph("output_shapes()")
-        return [n.outputs[0].shape for n in graph.nodes if not n.is_input]
-
-    def set_weights(self, weights):
-        self._require_graph("set_weights()")
-        unique = _unique(self._layers)
-        weights = list(weights)
-        expected = sum(len(layer.weights) for layer in unique)
-        if len(weights) != expected:
-            raise ValueError(f"`weights` must be a list of {expected} arrays (the model's "
-                             f"get_weights()), got {len(weights)}")
-        start = 0
-        for layer in unique:
-            n = len(layer.weights)
-            if n:
-                layer.set_weights(weights[start:start + n])
-            start += n
-
-    @property
-    def _unique_layers(self):
-        return _unique(self._layers)
-
-    @property
-    def weights(self):
-        return [w for layer in self._unique_layers for w in layer.weights]
-
-    @property
-    def trainable_weights(self):
-        return [w for layer in self._unique_layers for w in layer.trainable_weights]
-
-    @property
-    def non_trainable_weights(self):
-        return [w for layer in self._unique_layers for w in layer.non_trainable_weights]
-
-    def count_params(self):
-        if self._output is None:            # Keras's ValueError, and its words
-            raise ValueError(f"You tried to call `count_params` on layer {self.name!r}, but "
-                             "the layer isn't built. You can build it manually via: "
-                             "`layer.build(input_shape)`, start the model with an Input, or "
-                             "call it on data first")
-        self._require_graph("count_params()")
-        return int(sum(layer.count_params() for layer in self._unique_layers))
-
-    def _gradients_and_variables(self):
-        return _gradients_for(self, self._unique_layers)
-
-    def get_gradients(self):
-        return _dense_gradients(self, self._unique_layers)
-
-    def summary(self, print_fn=print):
-        """Print each layer's name, type, output shape and parameter count, and the totals
-        (the same counts as Keras's ``summary``)."""
-        header = ["Layer (type)", "Output Shape", "Param #"]
-        if self._output is None:        # not built yet: Keras prints "?" and "0 (unbuilt)"
-            rows = [[f"{layer.name} ({type(layer).__name__})", "?",
-                     f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"]
-                    for layer in self._layers]
-            built = [layer for layer in self._unique_layers if layer.built]
-            total = sum(layer.count_params() for layer in built)
-            trainable = sum(w.size for layer in built for w in layer.trainable_weights)
-            self._print_table(header, rows, print_fn, counts=(total, trainable))
-            return
-        self._require_graph("summary()")
-        rows = [[f"{layer.name} ({type(layer).__name__})", _format_shape(shape),
-                 f"{layer.count_params():,}"]
-                for layer, shape in zip(self._layers, self.output_shapes())]
-        self._print_table(header, rows, print_fn)
-
-    def _logits_activation(self):
-        """``"sigmoid"`` or ``"softmax"`` when the loss reads the last Dense layer's
-        logits, as Keras 3's crossentropies do for such an output; else None."""
-        last = self._layers[-1]
-        if (getattr(self.loss, "accepts_logits", False) and hasattr(last, "backward_logits")
-                and last.activation in ("sigmoid", "softmax")):
-            return last.activation
-        return None
-
-    # --- saving ---------------------------------------------------------------------------
-
-    def get_config(self):
-        """The architecture as plain JSON types (what ``save`` writes beside the weights)."""
-        return {"name": self.name, "seed": self.seed,
-                "input": None if self._input is None else self._input.node.layer.get_config(),
-                "layers": [layers_module.serialize(layer) for layer in self._layers]}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        model = cls(name=config["name"], seed=config.get("seed"))
-        spec = config.get("input")
-        if spec is not None:
-            if "batch_shape" in spec:
-                model.add(Input(batch_shape=spec["batch_shape"], dtype=spec["dtype"]))
-            else:                        # checkpoints written before the functional API
-                model.add(Input(spec["shape"], dtype=spec["dtype"]))
-        made = {}
-        for layer_spec in config["layers"]:
-            name = layer_spec["config"].get("name")
-            if name in made:             # the same layer twice
-                model.add(made[name])
-                continue
-            made[name] = layers_module.deserialize(layer_spec, custom_objects)
-            model.add(made[name])
-        return model
 
 
 def _gradients_for(model, layers):
@@ -1026,48 +809,6 @@ def _flat_tensors(structure, argument):
     return flat
 
 
-def _flatten(structure):
-    if isinstance(structure, dict):
-        return [x for k in structure for x in _flatten(structure[k])]
-    if isinstance(structure, (list, tuple)):
-        return [x for item in structure for x in _flatten(item)]
-    return [structure]
-
-
-def _flatten_like(values, structure, argument):
-    """``values`` (arrays given in the structure of the model's inputs or outputs) as a
-    flat list aligned with it."""
-    if isinstance(structure, dict):
-        if not isinstance(values, dict):
-            if isinstance(values, (list, tuple)) and len(values) == len(structure):
-                return list(values)
-            raise TypeError(f"`{argument}` must be a dict with keys {sorted(structure)}, got "
-                            f"{type(values).__name__}")
-        missing = set(structure) - set(values)
-        if missing:
-            raise ValueError(f"`{argument}` lacks {sorted(missing)}; expected keys "
-                             f"{sorted(structure)}")
-        return [values[k] for k in structure]
-    if isinstance(structure, (list, tuple)):
-        if len(structure) == 1 and not (isinstance(values, (list, tuple))
-                                        and len(values) == 1 and _is_array(values[0])):
-            return [values]
-        if not isinstance(values, (list, tuple)) or len(values) != len(structure):
-            got = (f"{len(values)} arrays" if isinstance(values, (list, tuple))
-                   else type(values).__name__)
-            raise ValueError(f"`{argument}` must be a list of {len(structure)} arrays, one "
-                             f"per model {'input' if argument == 'inputs' else 'output'}, "
-                             f"got {got}")
-        return list(values)
-    if isinstance(values, (list, tuple)) and len(values) == 1 and _is_array(values[0]):
-        return [values[0]]
-    return [values]
-
-
-def _is_array(value):
-    return isinstance(value, np.ndarray) or hasattr(value, "__array__")
-
-
 def _check_input_value(value, tensor):
     """An input array checked against its Input's shape (known sizes only)."""
     if value is None:
@@ -1081,34 +822,6 @@ def _check_input_value(value, tensor):
                          f"{len(expected)}-D array{last}: the model input {tensor.name!r}), "
                          f"got shape {arr.shape}")
     return arr
-
-
-def _as_arrays(structure):
-    """Data as arrays: a dict or a list of arrays (several inputs or outputs) keeps its
-    structure; anything else is one array."""
-    if isinstance(structure, dict):
-        return {k: np.asarray(v) for k, v in structure.items()}
-    if isinstance(structure, (list, tuple)) and structure and all(
-            isinstance(v, np.ndarray) for v in structure):
-        return [np.asarray(v) for v in structure]
-    return np.asarray(structure)
-
-
-def _take(structure, index):
-    if isinstance(structure, dict):
-        return {k: v[index] for k, v in structure.items()}
-    if isinstance(structure, list):
-        return [v[index] for v in structure]
-    return structure[index]
-
-
-def _concatenate(batches):
-    first = batches[0]
-    if isinstance(first, dict):
-        return {k: np.concatenate([b[k] for b in batches], axis=0) for k in first}
-    if isinstance(first, list):
-        return [np.concatenate([b[i] for b in batches], axis=0) for i in range(len(first))]
-    return np.concatenate(batches, axis=0)
 
 
 def _per_output(value, names, argument, make):
@@ -1135,34 +848,6 @@ def _shape_of(structure):
     if isinstance(structure, (list, tuple)):
         return [_shape_of(s) for s in structure]
     return structure.shape
-
-
-def _encode(structure):
-    """A call's arguments as JSON: KerasTensors as ``[layer name, node, index]``."""
-    if isinstance(structure, KerasTensor):
-        return {"__tensor__": [structure.node.layer.name, structure.node.index,
-                               structure.index]}
-    if isinstance(structure, dict):
-        return {"__dict__": {k: _encode(v) for k, v in structure.items()}}
-    if isinstance(structure, (list, tuple)):
-        return {"__list__": [_encode(v) for v in structure],
-                "tuple": isinstance(structure, tuple)}
-    if isinstance(structure, np.ndarray):
-        raise TypeError("cannot save a model whose layer calls take arrays as arguments")
-    return structure
-
-
-def _decode(structure, tensors):
-    if isinstance(structure, dict):
-        if "__tensor__" in structure:
-            name, node, index = structure["__tensor__"]
-            return tensors[(name, node, index)]
-        if "__dict__" in structure:
-            return {k: _decode(v, tensors) for k, v in structure["__dict__"].items()}
-        if "__list__" in structure:
-            items = [_decode(v, tensors) for v in structure["__list__"]]
-            return tuple(items) if structure.get("tuple") else items
-    return structure
 
 
 class _WeightedMean:
@@ -1209,60 +894,10 @@ class _StopOnInterrupt:
         return False
 
 
-def _split_validation(x, y, validation_split, validation_data):
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("`validation_data` must be a tuple (x_val, y_val)")
-        vx, vy = validation_data
-        if _num_samples(vx, "validation_data[0]") != _num_samples(vy, "validation_data[1]"):
-            raise ValueError("`validation_data` x and y must hold the same number of samples")
-        return x, y, (np.asarray(vx), np.asarray(vy))
-    if not validation_split:
-        return x, y, None
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"`validation_split` must be in [0, 1), got {validation_split}")
-    n = _num_samples(x, "x")
-    split = int(np.floor(n * (1.0 - validation_split)))
-    if split in (0, n):
-        raise ValueError(f"`validation_split={validation_split}` leaves no samples on one "
-                         f"side of {n}")
-    head, tail = slice(None, split), slice(split, None)
-    return _take(x, head), _take(y, head), (_take(x, tail), _take(y, tail))
-
-
 def source_length(source):
     """The number of batches of ``source`` (None when unknown: the bar counts)."""
     length = getattr(source, "length", None)
     return length() if length is not None else len(source)
-
-
-def _batch_size(value):
-    """``batch_size``: None is Keras's 32."""
-    return 32 if value is None else _checks.positive_int(value, "batch_size")
-
-
-def _num_samples(a, argument):
-    """The batch size of ``a``: one array, or a list / dict of arrays of one batch size."""
-    parts = (list(a.values()) if isinstance(a, dict) else list(a) if isinstance(
-        a, (list, tuple)) and a and all(isinstance(v, np.ndarray) for v in a) else None)
-    if parts is not None:
-        sizes = {_num_samples(v, argument) for v in parts}
-        if len(sizes) != 1:
-            raise ValueError(f"`{argument}` must hold arrays of one batch size, got sizes "
-                             f"{sorted(sizes)}")
-        return sizes.pop()
-    if isinstance(a, (list, tuple)) or not hasattr(a, "__len__"):
-        a = np.asarray(a)
-    if np.ndim(a) == 0:
-        raise ValueError(f"`{argument}` must be an array with a batch axis, got a scalar")
-    if len(a) == 0:
-        raise ValueError(f"`{argument}` must hold at least one sample, got none")
-    return len(a)
-
-
-def _dtype_name(x):
-    kind = np.asarray(x).dtype
-    return kind.name if kind.name in ("float32", "float64", "int32", "int64") else "float32"
 
 
 def _format_shape(shape):
@@ -1287,3 +922,6 @@ def load_model(path, compile=True, custom_objects=None):
     ``custom_objects``: ``{class name: class}`` for layers of your own."""
     from .saving import load_model as load
     return load(path, compile=compile, custom_objects=custom_objects)
+
+
+from .sequential import Sequential  # noqa: E402  (a Model: imported once Model exists)

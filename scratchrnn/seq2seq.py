@@ -97,8 +97,9 @@ import warnings
 import numpy as np
 
 from . import _checks, sampling
+from .data import batch_size_argument as _batch_size
 from .layers import LSTM, BahdanauAttention, Dense, Embedding
-from .models import Model, _batch_size
+from .models import Model
 
 
 class Seq2Seq(Model):
