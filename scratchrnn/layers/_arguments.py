@@ -8,6 +8,7 @@ catch it.
 """
 
 from .. import _checks, initializers, regularizers
+from ..ops import activations
 
 IntegerArgumentError = _checks.IntegerArgumentError
 positive_int = _checks.positive_int
@@ -45,3 +46,22 @@ def serialized(value):
         return initializers.serialize(value)
     except TypeError:
         return value
+
+
+def set_recurrent_arguments(layer, units, activation, use_bias, kernel_initializer,
+                            recurrent_initializer, bias_initializer, dropout,
+                            recurrent_dropout):
+    """Check and set what a recurrent cell and a recurrent layer both take (Keras's names):
+    the configuration as given (for ``get_config``) and, with a leading underscore, the
+    activation and initialiser functions it names."""
+    layer.units = positive_int(units, "units")
+    layer.activation = activation
+    layer._activation = activations.get(activation, "activation")
+    layer.use_bias = _checks.boolean(use_bias, "use_bias")
+    for name, value in (("kernel_initializer", kernel_initializer),
+                        ("recurrent_initializer", recurrent_initializer),
+                        ("bias_initializer", bias_initializer)):
+        setattr(layer, name, value)
+        setattr(layer, "_" + name, initializers.get(value, name))
+    layer.dropout = _checks.rate(dropout, "dropout")
+    layer.recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")

@@ -44,7 +44,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _checks, initializers
+from .. import _checks
 from ..ops import activations as act
 from ..ops.common import (
     batch_major,
@@ -58,6 +58,7 @@ from ..ops.common import (
 from ..ops.gru import gru_step_backward, gru_step_forward, split_recurrent_mask
 from ..ops.lstm import lstm_step_backward, lstm_step_forward
 from ..ops.simple_rnn import simple_rnn_step_backward, simple_rnn_step_forward
+from . import _arguments
 from .layer import Layer
 
 
@@ -111,19 +112,9 @@ class _RecurrentCell(_Cell):
     def __init__(self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
                  bias_initializer, dropout, recurrent_dropout, seed, dtype, name, trainable):
         super().__init__(name=name, dtype=dtype, trainable=trainable, seed=seed)
-        self.units = _checks.positive_int(units, "units")
-        self.activation = activation
-        self._activation = act.get(activation, "activation")
-        self.use_bias = _checks.boolean(use_bias, "use_bias")
-        self.kernel_initializer = kernel_initializer
-        self.recurrent_initializer = recurrent_initializer
-        self.bias_initializer = bias_initializer
-        self._kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
-        self._recurrent_initializer = initializers.get(recurrent_initializer,
-                                                       "recurrent_initializer")
-        self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
-        self.dropout = _checks.rate(dropout, "dropout")
-        self.recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")
+        _arguments.set_recurrent_arguments(self, units, activation, use_bias,
+                                           kernel_initializer, recurrent_initializer,
+                                           bias_initializer, dropout, recurrent_dropout)
         self.dropout_mask = None            # (G, B, I), drawn on first use
         self.recurrent_dropout_mask = None  # (G, B, H)
         self.input_dim = None

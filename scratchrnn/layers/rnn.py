@@ -14,9 +14,8 @@ the gradients of the outputs and final states.
 
 import numpy as np
 
-from .. import _checks, initializers
+from .. import _checks
 from .. import backend as backends
-from ..ops import activations
 from . import _arguments
 from .layer import Layer
 
@@ -232,25 +231,15 @@ class FusedRNN(RNN):
             raise ValueError(f"`use_cudnn` must be 'auto', True or False, got {use_cudnn!r}")
         self.implementation = 2 if implementation is None else implementation
         self.use_cudnn = use_cudnn
-        self.units = _arguments.positive_int(units, "units")
-        self.activation = activation
-        self._activation = activations.get(activation, "activation")
-        self.use_bias = _checks.boolean(use_bias, "use_bias")
-        self.kernel_initializer = kernel_initializer
-        self.recurrent_initializer = recurrent_initializer
-        self.bias_initializer = bias_initializer
-        self._kernel_initializer = initializers.get(kernel_initializer, "kernel_initializer")
-        self._recurrent_initializer = initializers.get(recurrent_initializer,
-                                                       "recurrent_initializer")
-        self._bias_initializer = initializers.get(bias_initializer, "bias_initializer")
+        _arguments.set_recurrent_arguments(self, units, activation, use_bias,
+                                           kernel_initializer, recurrent_initializer,
+                                           bias_initializer, dropout, recurrent_dropout)
         self.kernel_regularizer = _arguments.regularizer(kernel_regularizer,
                                                          "kernel_regularizer")
         self.recurrent_regularizer = _arguments.regularizer(recurrent_regularizer,
                                                             "recurrent_regularizer")
         self.bias_regularizer = _arguments.regularizer(bias_regularizer, "bias_regularizer")
         self.activity_regularizer = _arguments.no_activity_regularizer(activity_regularizer)
-        self.dropout = _checks.rate(dropout, "dropout")
-        self.recurrent_dropout = _checks.rate(recurrent_dropout, "recurrent_dropout")
         self.backend = None if backend is None else backends.check(backend)
         self._input_dim = None
         self.dropout_mask = None
