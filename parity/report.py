@@ -13,6 +13,11 @@ no such quantity), the case's tolerance and its verdict: PASS; PASS* (a float32 
 the tolerance, excused as an ill-conditioned problem, the numbers in the note column: see
 :mod:`parity.harness`); FAIL, explained below the table with the line that reruns the
 case. The exit status is 0 when every case passes, 1 otherwise.
+
+The rows print as their cases finish (flushed, so a pipe or a log file sees them too),
+under a header sized from the names known before the run; while a part runs, a progress
+bar (tqdm, on stderr, only when stderr is a terminal) counts its cases and its elapsed
+and remaining time.  The failures' explanations and the summary follow the last row.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import traceback
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, given, settings
+from tqdm import tqdm
 
 from scratchrnn.backend import BACKENDS
 
@@ -107,50 +113,86 @@ def format_error(value: float | None) -> str:
     return "-" if value is None else f"{value:.1e}"
 
 
+#: The table's columns: those of a recurrent case's row and of another check's row.
+CASE_HEADER = ["case", "layer", "options", "dtype", *GROUPS, "tol", "result", "note"]
+CHECK_HEADER = ["check", "kind", "options", "dtype", "tol", "result", "worst error per group"]
+#: Cells known only once a row has run have a fixed width: an error ("1.2e-05"), a
+#: tolerance ("1e-10"), a verdict ("PASS*"); the last column is left free.  (An error
+#: under 1e-99 would print a 3-digit exponent and push the rest of its row one place.)
+ERROR_WIDTH, TOL_WIDTH, VERDICT_WIDTH = 7, 5, 5
+
+
+def _widths(header: list[str], known: list[list[str]], fixed: list[int]) -> list[int]:
+    """Column widths: the known leading columns sized from their cells, then ``fixed``
+    (each at least its heading), the last column free (0)."""
+    widths = [max(len(row[i]) for row in [header] + known) for i in range(len(known[0]))]
+    widths += [max(w, len(h)) for w, h in zip(fixed, header[len(widths):])]
+    return widths + [0] * (len(header) - len(widths))
+
+
+def case_widths(cases: list[Case]) -> list[int]:
+    """The widths of the recurrent table's columns, from the cases before they run."""
+    known = [[c.name, c.layer, c.options, c.dtype] for c in cases]
+    return _widths(CASE_HEADER, known, [ERROR_WIDTH] * len(GROUPS) + [TOL_WIDTH, VERDICT_WIDTH])
+
+
+def check_widths(checks: list) -> list[int]:
+    """The widths of the component table's columns, from the checks before they run."""
+    known = [[c.name, c.kind, c.options, c.dtype] for c in checks]
+    return _widths(CHECK_HEADER, known, [TOL_WIDTH, VERDICT_WIDTH])
+
+
+def format_line(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+
+
+def case_cells(r: Result) -> list[str]:
+    """One recurrent row: name, layer, options, dtype, one column per group, tolerance,
+    verdict, note."""
+    return [r.name, r.layer, r.options, r.dtype, *[format_error(r.errors.get(g)) for g in GROUPS],
+            f"{r.tolerance:.0e}", r.verdict, r.note]
+
+
+def check_cells(r: CheckResult) -> list[str]:
+    """One component row: name, kind, options, dtype, tolerance, verdict, the worst error of
+    each group."""
+    return [r.name, r.kind, r.check.options, r.dtype, f"{r.check.limit:.0e}", r.verdict,
+            " ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-"]
+
+
 def format_table(results: list[Result]) -> list[str]:
     """Aligned rows: name, layer, options, dtype, one column per group, tolerance, verdict, note."""
-    header = ["case", "layer", "options", "dtype", *GROUPS, "tol", "result", "note"]
-    rows = [
-        [
-            r.name,
-            r.layer,
-            r.options,
-            r.dtype,
-            *[format_error(r.errors.get(g)) for g in GROUPS],
-            f"{r.tolerance:.0e}",
-            r.verdict,
-            r.note,
-        ]
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header] + rows
-    ]
+    widths = case_widths([r.case for r in results])
+    return [format_line(row, widths) for row in [CASE_HEADER] + [case_cells(r) for r in results]]
 
 
 def format_check_table(results: list[CheckResult]) -> list[str]:
-    """Aligned rows: name, kind, options, dtype, the worst error of each group, tolerance,
-    verdict."""
-    header = ["check", "kind", "options", "dtype", "tol", "result", "worst error per group"]
-    rows = [
-        [
-            r.name,
-            r.kind,
-            r.check.options,
-            r.dtype,
-            f"{r.check.limit:.0e}",
-            r.verdict,
-            " ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-",
-        ]
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header] + rows
-    ]
+    """Aligned rows: name, kind, options, dtype, tolerance, verdict, the worst error of each
+    group."""
+    widths = check_widths([r.check for r in results])
+    return [format_line(row, widths) for row in [CHECK_HEADER] + [check_cells(r) for r in results]]
+
+
+def emit(line: str = "") -> None:
+    """Print a line of the report now: above the progress bar, flushed."""
+    tqdm.write(line, file=sys.stdout)
+    sys.stdout.flush()
+
+
+def run_streamed(items: list, run, header: list[str], widths: list[int], cells,
+                 unit: str) -> list:
+    """Run each item, printing its row as soon as it is done, under a progress bar on
+    stderr (shown only when stderr is a terminal); returns the results in order."""
+    emit(format_line(header, widths))
+    results = []
+    with tqdm(items, unit=unit, file=sys.stderr, disable=None, leave=False,
+              dynamic_ncols=True) as bar:
+        for item in bar:
+            bar.set_postfix_str(item.name, refresh=False)
+            result = run(item)
+            results.append(result)
+            emit(format_line(cells(result), widths))
+    return results
 
 
 def select_checks(args: argparse.Namespace) -> list:
@@ -179,17 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     if not cases and not checks:
         print("no case matches the filters", file=sys.stderr)
         return 1
+    parts = [f"{len(cases)} recurrent cases"] * bool(cases) + \
+        [f"{len(checks)} other checks"] * bool(checks)
+    emit(f"parity: {' then '.join(parts)}; each row prints as its case finishes")
     start = time.perf_counter()
-    results = [safe_run(case) for case in cases]
-    check_results = [run_check(check) for check in checks]
+    results, check_results = [], []
+    if cases:
+        emit()
+        # safe_run and run_check are looked up at call time (the tests replace them)
+        results = run_streamed(cases, lambda case: safe_run(case), CASE_HEADER,
+                               case_widths(cases), case_cells, "case")
+    if checks:
+        emit()
+        check_results = run_streamed(checks, lambda check: run_check(check), CHECK_HEADER,
+                                     check_widths(checks), check_cells, "check")
     elapsed = time.perf_counter() - start
-    if results:
-        for line in format_table(results):
-            print(line)
-    if check_results:
-        print()
-        for line in format_check_table(check_results):
-            print(line)
     failed = [r for r in results if not r.passed] + [r for r in check_results if not r.passed]
     for result in failed:
         print("\nFAIL " + result.describe())

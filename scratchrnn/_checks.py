@@ -63,7 +63,13 @@ def seed(value):
 def real_array(value, argument, dtype, copy=False):
     """``value`` as a C-contiguous array of ``dtype``; real numbers only (ints and other
     float widths are cast, as Keras casts inputs to the layer's dtype).  ``copy=True``
-    for arrays the caller keeps, so that later changes to theirs do not reach ours."""
+    for arrays the caller keeps, so that later changes to theirs do not reach ours.
+    A NumPy masked array is refused: ``np.asarray`` would drop its mask silently."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"`{argument}` is a NumPy masked array, whose mask would be dropped "
+                        "silently: pass its data (value.filled(0)) and the steps to skip as "
+                        "`mask=` (a boolean array, True where valid), or put a Masking "
+                        "layer first")
     try:
         arr = np.asarray(value)
     except ValueError as err:        # nested lists of unequal lengths

@@ -98,7 +98,13 @@ class MonitorCallback(Callback):
         return self.mode == "max" or (self.mode == "auto" and _maximised(self.monitor))
 
     def is_improvement(self, current, reference):
-        if reference is None:
+        """Whether ``current`` beats ``reference`` (None: nothing yet).  A NaN is never an
+        improvement, not even the first value (Keras starts from ±inf, where NaN loses
+        every comparison): it never becomes the "best" that later values must beat, and
+        a NaN reference (a NaN ``baseline``) is no reference."""
+        if math.isnan(current):
+            return False
+        if reference is None or math.isnan(reference):
             return True
         if self.maximise:
             return current - self.min_delta > reference

@@ -4,7 +4,9 @@
     scratchrnn bench [options]      the benchmark matrix (python -m benchmarks)
     scratchrnn demo NAME [options]  a course task end to end: textgen, sentiment, forecast, seq2seq
     scratchrnn gradients [options]  the vanishing-gradient picture, computed by BPTT
-    scratchrnn trace [options]      one LSTM/GRU step, every gate printed
+    scratchrnn trace [options]      one SimpleRNN/LSTM/GRU step, every gate (--backward:
+                                    every gradient) printed
+    scratchrnn exercise ACTION      exercises graded by the library: list, start, check, solution
 """
 
 import argparse
@@ -32,7 +34,13 @@ def main(argv=None):
         "gradients", add_help=False,
         help="measure |dloss/dh_t| over 100+ steps for SimpleRNN, LSTM and GRU and plot it")
     commands.add_parser(
-        "trace", add_help=False, help="print every gate of one LSTM or GRU step on a tiny input")
+        "trace", add_help=False,
+        help="print every gate of one SimpleRNN, LSTM or GRU step on a tiny input "
+             "(--backward: and every gradient of its backward)")
+    commands.add_parser(
+        "exercise", add_help=False,
+        help="exercises graded by the library (list, start NAME, check FILE, solution NAME); "
+             "`scratchrnn exercise --help` for more")
     args, rest = parser.parse_known_args(argv)
     if args.command == "demo":
         from . import demos
@@ -43,6 +51,9 @@ def main(argv=None):
     if args.command == "trace":
         from . import study
         return study.trace_main(rest)
+    if args.command == "exercise":
+        from . import exercises
+        return exercises.main(rest)
     if args.command == "bench":
         try:
             from benchmarks import runner

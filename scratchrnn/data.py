@@ -261,6 +261,11 @@ def split_validation(x, y, validation_split, validation_data):
         if num_samples(vx, "validation_data[0]") != num_samples(vy, "validation_data[1]"):
             raise ValueError("`validation_data` x and y must hold the same number of samples")
         return x, y, (np.asarray(vx), np.asarray(vy))
+    if validation_split is not None and (isinstance(validation_split, (bool, np.bool_))
+                                         or not isinstance(validation_split, (
+                                             int, float, np.integer, np.floating))):
+        raise TypeError(f"`validation_split` must be a float in [0, 1), got "
+                        f"{validation_split!r} of type {type(validation_split).__name__}")
     if not validation_split:
         return x, y, None
     if not 0.0 < validation_split < 1.0:

@@ -213,13 +213,21 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
     dtype = values.dtype
     if sample_weight is not None:
         sample_weight = _real(sample_weight, "sample_weight", dtype)
+        if not np.all(np.isfinite(sample_weight)):
+            bad = sample_weight[~np.isfinite(sample_weight)]
+            raise ValueError(f"`sample_weight` must hold finite numbers, got {bad.size} "
+                             f"non-finite value(s) such as {bad.flat[0]} (a NaN or inf "
+                             "weight would make every weight NaN after one step)")
     weights = apply_mask(sample_weight, mask, dtype, reduction)
     shaped = values
     if weights is not None:
         shaped, weights = squeeze_or_expand_to_same_rank(values, weights)
         given = "mask" if sample_weight is None else "sample_weight (with the mask)"
         _broadcast_shape(shaped, weights, ("losses", given))
-        weighted = shaped * weights
+        # An entry of weight 0 (masked, or sample_weight 0) contributes exactly 0, even
+        # where its value is NaN or inf (padded targets): padding never reaches the loss.
+        with np.errstate(invalid="ignore"):
+            weighted = np.where(weights == 0, dtype.type(0), shaped * weights)
     else:
         weighted = shaped
     if reduction in (None, "none") or weighted.shape in ((), (0,)):
@@ -240,13 +248,22 @@ def reduce_weighted_values(values, sample_weight=None, mask=None,
 
 # --- per-sample losses: each returns (values, vjp), vjp(dvalues) = dloss/dy_pred ---------
 
+def _scaled(dv, grad):
+    """``dv * grad``, exactly 0 where ``dv`` is 0: an entry that does not reach the loss
+    (masked, or of sample_weight 0) passes no gradient back, even where its own
+    derivative is NaN or inf (a NaN target in a padded step)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(dv != 0, dv * grad, grad.dtype.type(0))
+
+
 def _mean_over_last_axis(elementwise, grad_elementwise, pred_shape):
     """``v = mean(e, axis=-1)`` and its vector-Jacobian product ``dv -> dv ∂e/∂p / n``
     (summed back to ``pred_shape`` where ``e`` was broadcast)."""
     n = elementwise.shape[-1]
 
     def vjp(dvalues):
-        return _unbroadcast(np.expand_dims(dvalues, -1) * grad_elementwise / n, pred_shape)
+        return _unbroadcast(_scaled(np.expand_dims(dvalues, -1), grad_elementwise) / n,
+                            pred_shape)
 
     return np.mean(elementwise, axis=-1), vjp
 
@@ -337,7 +354,8 @@ def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing
         values = -np.sum(t * log_p, axis=-1)
         # The gradient of the value, Σt softmax - t; TensorFlow's kernel returns
         # softmax - t, the same for labels that sum to 1.
-        return values, lambda dv: dv[..., None] * (np.exp(log_p) * t.sum(-1, keepdims=True) - t)
+        return values, lambda dv: _scaled(dv[..., None],
+                                          np.exp(log_p) * t.sum(-1, keepdims=True) - t)
     total = np.sum(y_pred, axis=-1, keepdims=True)
     r = y_pred / total
     eps, high = _clip_bounds(y_pred.dtype)
@@ -345,7 +363,7 @@ def _categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing
     values = -np.sum(t * np.log(q), axis=-1)
 
     def vjp(dv):
-        dr = np.where((r >= eps) & (r <= high), -t / q, 0) * dv[..., None]
+        dr = _scaled(dv[..., None], np.where((r >= eps) & (r <= high), -t / q, 0))
         return (dr - np.sum(dr * r, axis=-1, keepdims=True)) / total
 
     return values, vjp
@@ -371,7 +389,7 @@ def _sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     values = -np.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
 
     def vjp(dv):
-        dlogits = dv[..., None] * (np.exp(log_p) - onehot)
+        dlogits = _scaled(dv[..., None], np.exp(log_p) - onehot)
         if from_logits:
             return dlogits
         return np.where((y_pred >= eps) & (y_pred <= high), dlogits / q, 0)

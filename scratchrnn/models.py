@@ -561,6 +561,10 @@ class Model:
         target last, cut into ``batch_size`` batches); returns the
         :class:`~scratchrnn.callbacks.History`."""
         epochs = _checks.non_negative_int(epochs, "epochs")
+        # Keras: epochs initial_epoch .. epochs - 1 run (none when initial_epoch >= epochs);
+        # a negative or fractional initial_epoch is refused (Keras runs -3 .. epochs - 1).
+        initial_epoch = _checks.non_negative_int(initial_epoch, "initial_epoch")
+        self._initial_epoch = initial_epoch
         shuffle = _checks.boolean(shuffle, "shuffle")
         if not hasattr(source, "epoch"):
             source = data_module.ArrayBatches(source, batch_size, shuffle, self._rng)
@@ -632,7 +636,8 @@ class Model:
                 break
         bar.close()
         if batches == 0:
-            if getattr(source, "exhausted", False) or epoch > 0:
+            if getattr(source, "exhausted", False) or epoch > getattr(
+                    self, "_initial_epoch", 0):
                 import warnings
                 warnings.warn("the data ran out: training stops (a generator is read once; "
                               "give steps_per_epoch, or a re-iterable source)", stacklevel=3)

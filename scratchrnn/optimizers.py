@@ -111,7 +111,9 @@ def _clip_threshold(value, argument):
     value = _real(value, argument)
     if value <= 0:
         raise ValueError(f"`{argument}` must be None or > 0, got {value}")
-    return value
+    # Clipping computes in the gradient's dtype, float32 by default: a threshold that
+    # rounds to 0 or inf there turns a gradient into 0 / 0 = NaN.
+    return schedules.fits_float32(value, argument)
 
 
 def _learning_rate(value):
@@ -121,7 +123,8 @@ def _learning_rate(value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`learning_rate` must be a non-negative float or a "
                         f"LearningRateSchedule, got {value!r}")
-    return np.float32(_non_negative(value, "learning_rate"))
+    return np.float32(schedules.fits_float32(_non_negative(value, "learning_rate"),
+                                             "learning_rate"))
 
 
 def keras_cast(value, dtype):
@@ -541,7 +544,7 @@ class Adam(Optimizer):
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, name)
         self.beta_1 = _in_range(beta_1, "beta_1", 0.0, 1.0, high_open=True)
         self.beta_2 = _in_range(beta_2, "beta_2", 0.0, 1.0, high_open=True)
-        self.epsilon = _non_negative(epsilon, "epsilon")
+        self.epsilon = schedules.fits_float32(_non_negative(epsilon, "epsilon"), "epsilon")
         self.amsgrad = _checks.boolean(amsgrad, "amsgrad")
 
     def _slot_groups(self):
@@ -592,7 +595,7 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, clipnorm, clipvalue, global_clipnorm, name)
         self.rho = _in_range(rho, "rho", 0.0, 1.0, high_open=True)
         self.momentum = _in_range(momentum, "momentum", 0.0, 1.0, high_open=False)
-        self.epsilon = _non_negative(epsilon, "epsilon")
+        self.epsilon = schedules.fits_float32(_non_negative(epsilon, "epsilon"), "epsilon")
         self.centered = _checks.boolean(centered, "centered")
 
     def _slot_groups(self):

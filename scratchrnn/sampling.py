@@ -55,7 +55,10 @@ def _scores(values, argument):
     if arr.ndim not in (1, 2) or arr.shape[-1] == 0:
         raise ValueError(f"`{argument}` must have shape (num_classes,) or "
                          f"(batch, num_classes) with num_classes >= 1, got {arr.shape}")
-    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+    # float16 (and narrower) is computed in float64: its exp underflows at -17, and its
+    # sum of a 100,000-token vocabulary's terms saturates, so that the draw came out the
+    # last token every time.
+    return arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
 
 
 def _tempered(scores, temperature):
@@ -71,8 +74,8 @@ def _tempered(scores, temperature):
 def softmax_with_temperature(logits, temperature=1.0):
     """``softmax(logits / temperature)`` on the last axis, without overflow.
 
-    ``logits`` must be finite, ``temperature`` finite and > 0.  Float inputs keep their
-    dtype; integers give float64.
+    ``logits`` must be finite, ``temperature`` finite and > 0.  float32 and float64
+    inputs keep their dtype; integers and float16 give float64.
     """
     temperature = _temperature(temperature, allow_zero=False)
     scores = _scores(logits, "logits")

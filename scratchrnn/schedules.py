@@ -95,8 +95,27 @@ def _cos32(x):
 # --- argument checks ----------------------------------------------------------------------
 
 
-def _real(value, argument, minimum=None, above=None, maximum=None):
-    """``value`` as a float, refusing non-numbers and values outside the given range."""
+_FLOAT32 = np.finfo(np.float32)
+
+
+def fits_float32(value, argument):
+    """Refuse a (finite) ``value`` that float32, the dtype a learning rate is held and
+    computed in, cannot hold: above its largest number it would become inf, and a
+    positive one below its smallest normal number would become 0 or a denormal, which
+    TensorFlow's kernels flush to 0 (so a rate of 1e-50 would silently be 0)."""
+    if abs(value) > float(_FLOAT32.max):
+        raise ValueError(f"`{argument}` must be at most {float(_FLOAT32.max):.7g} (float32's "
+                         f"largest number), got {value}: it would overflow to inf")
+    if value != 0 and abs(value) < float(_FLOAT32.tiny):
+        raise ValueError(f"`{argument}` must be 0 or at least {float(_FLOAT32.tiny):.7g} "
+                         f"(float32's smallest normal number), got {value}: it would "
+                         "underflow to 0")
+    return value
+
+
+def _real(value, argument, minimum=None, above=None, maximum=None, float32=True):
+    """``value`` as a float, refusing non-numbers and values outside the given range,
+    and (``float32``) values that float32, the schedules' dtype, cannot hold."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{argument}` must be a real number, got {value!r}")
     value = float(value)
@@ -108,7 +127,7 @@ def _real(value, argument, minimum=None, above=None, maximum=None):
         raise ValueError(f"`{argument}` must be > {above}, got {value}")
     if maximum is not None and value > maximum:
         raise ValueError(f"`{argument}` must be <= {maximum}, got {value}")
-    return value
+    return fits_float32(value, argument) if float32 else value
 
 
 def _step(step):
@@ -210,7 +229,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 f"`boundaries` must have one element less than `values`, got "
                 f"{len(boundaries)} boundaries and {len(values)} values")
         for i, b in enumerate(boundaries):
-            _real(b, f"boundaries[{i}]")
+            _real(b, f"boundaries[{i}]", float32=False)
         if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
             raise ValueError(f"`boundaries` must be strictly increasing, got {boundaries}")
         for i, v in enumerate(values):

@@ -26,14 +26,29 @@ block of ``H`` columns per gate)::
 
 with ``I = H = units``, one sequence of ``x ~ N(0, 1)`` and ``w ~ N(0, 1/H)``.
 
-``scratchrnn trace`` runs one LSTM or GRU over a tiny input with small, round weights and
-prints every intermediate value, each beside its equation.  The values are those of the
-library's own step functions (:func:`scratchrnn.ops.lstm.lstm_step_forward`,
-:func:`scratchrnn.ops.gru.gru_step_forward` and their caches), and the last line checks
-the final state against ``layers.LSTM``/``layers.GRU`` given the same weights.
+``scratchrnn trace`` runs one SimpleRNN, LSTM or GRU over a tiny input with small, round
+weights and prints every intermediate value, each beside its equation.  The values are
+those of the library's own step functions (:func:`scratchrnn.ops.lstm.lstm_step_forward`,
+:func:`scratchrnn.ops.gru.gru_step_forward`, :func:`scratchrnn.ops.simple_rnn.
+simple_rnn_step_forward` and their caches), and a check line compares the final state
+with ``layers.SimpleRNN``/``LSTM``/``GRU`` given the same weights.
+
+``trace(..., backward=True)`` (``scratchrnn trace --backward``) goes on with the backward
+pass of the loss ``L = Σ_t g_t · h_t`` (``g_t`` small round numbers: the gradient each
+output receives from the loss).  It runs the library's own backpropagation through time
+(:func:`scratchrnn.ops.lstm.lstm_backward` and its siblings) and prints, step by step
+from the last, every intermediate gradient of the cell's step backward (``dh, do, dc,
+di, df, dg, dz, dc_prev, dh_prev`` for the LSTM; ``dĥ, dz, da_h, dr, du, ...`` for the
+GRU; ``da`` for the SimpleRNN) beside its equation.  Those values are not recomputed
+here: they are the step backward's own local variables, read as the function returns
+(:func:`step_locals`), so the trace cannot drift from the code it shows.  The weight and
+input gradients follow (one product each over all steps, as the library computes them),
+and the last line checks ``dx``, the initial states' gradients and every weight gradient
+against the layer's ``backward`` and ``get_gradients`` on the same input.
 """
 
 import argparse
+import importlib.util
 import sys
 from typing import NamedTuple
 
@@ -223,8 +238,9 @@ def gradients_main(argv=None):
     parser.add_argument("--scale", type=float, default=1.0,
                         help="weight scale: N(0, scale^2/units) (1.0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of inputs and weights (0)")
-    parser.add_argument("--out", default="gradients.png",
-                        help="the PNG to write (gradients.png); '' for none")
+    parser.add_argument("--out", default=None,
+                        help="the PNG to write (default: gradients.png when matplotlib is "
+                             "installed, else the table alone, with a note); '' for none")
     parser.add_argument("--dtype", choices=_checks.DTYPES, default="float64")
     args = _parsed(parser, argv, ("steps", _checks.positive_int),
                    ("units", _checks.positive_int), ("scale", _positive_float),
@@ -235,6 +251,12 @@ def gradients_main(argv=None):
     print(f"||dloss/dh_t||, loss = sum(h_T * w); T={args.steps}, units={args.units}, "
           f"scale={args.scale}, seed={args.seed}, {args.dtype}; LSTM: c_t held")
     print("\n".join(gradient_table(norms)))
+    if args.out is None:          # the default: a plot when matplotlib is there (the light
+        args.out = "gradients.png"                     # install, `pip install -e .`, has none)
+        if importlib.util.find_spec("matplotlib") is None:
+            print("(no plot: matplotlib is not installed; pip install matplotlib, or "
+                  "--out '' to say no plot)")
+            return 0
     if args.out:
         title = (f"||dloss/dh_t||, T={args.steps}, units={args.units}, "
                  f"weights N(0, {args.scale:g}²/units)")
@@ -249,20 +271,28 @@ def gradients_main(argv=None):
 
 # --- one step, every gate ---------------------------------------------------------------
 
+#: The cell names :func:`trace` takes: the study's names, and Keras's class names lowercased.
+TRACE_CELLS = {"simple_rnn": "simple_rnn", "simplernn": "simple_rnn", "lstm": "lstm",
+               "gru": "gru"}
+#: Width of the equation column: the forward's equations, the backward's (longer) ones.
+FORWARD_WIDTH, BACKWARD_WIDTH = 27, 34
+
+
 def _vec(a, blocks=1):
     """``[ 0.1234, -0.5678 | ...]``: 4 decimals, ``|`` between the gates' column blocks."""
     parts = np.split(np.ravel(a), blocks)
     return "[" + " | ".join(", ".join(f"{v:7.4f}" for v in p) for p in parts) + "]"
 
 
-def _line(name, equation, value, blocks=1):
-    return f"  {name:<22} {equation:<27} = {_vec(value, blocks)}"
+def _line(name, equation, value, blocks=1, width=FORWARD_WIDTH):
+    return f"  {name:<22} {equation:<{width}} = {_vec(value, blocks)}"
 
 
-def _matrix(name, a, blocks):
-    """A weight matrix (or bias) row by row, gate blocks separated."""
+def _matrix(name, a, blocks, equation=None, width=FORWARD_WIDTH):
+    """A weight matrix (or bias, or their gradient) row by row, gate blocks separated;
+    the equation column shows ``equation``, or the shape."""
     rows = a.reshape(-1, a.shape[-1])
-    first = f"  {name:<22} {str(a.shape):<27} = "
+    first = f"  {name:<22} {equation or str(a.shape):<{width}} = "
     return [(first if k == 0 else " " * len(first)) + _vec(row, blocks)
             for k, row in enumerate(rows)]
 
@@ -277,6 +307,26 @@ def trace_weights(cell, units, features, seed, reset_after=True):
 
     bias_shape = (2, gh) if (cell == "gru" and reset_after) else (gh,)
     return [draw(features, gh), draw(units, gh), draw(*bias_shape)]
+
+
+def _simple_rnn_trace(x, weights, H):
+    kernel, recurrent_kernel, bias = weights
+    zx = common.input_projection(x[0][:, None], kernel, bias, None)   # (T, 1, H), as the op
+    h = np.zeros((1, H))
+    lines = []
+    for t in range(zx.shape[0]):
+        a = zx[t] + common.recurrent_projection(h, recurrent_kernel, None)
+        h_new, cache = simple_rnn.simple_rnn_step_forward(zx[t], h, recurrent_kernel, None,
+                                                          act.TANH)
+        lines += [
+            f"step {t + 1}",
+            _line(f"x_{t + 1}", "input", x[0, t]),
+            _line(f"h_{t}", "state entering", cache.h_prev),
+            _line("a  pre-activation", "x_t W + h_{t-1} U + b", a),
+            _line(f"h_{t + 1}", "tanh(a)", h_new),
+        ]
+        h = h_new
+    return lines, h
 
 
 def _lstm_trace(x, weights, H):
@@ -345,19 +395,189 @@ def _gru_trace(x, weights, H, reset_after):
     return lines, h
 
 
-def trace(cell, units=2, features=3, steps=2, seed=0, reset_after=True):
-    """The lines of a step-by-step trace of ``cell`` (``"lstm"`` or ``"gru"``), float64,
-    batch of one, ending with a check against the layer given the same weights."""
-    cell = _cell(cell, ("lstm", "gru"))
+# --- the backward of the same steps -----------------------------------------------------
+
+def step_locals(function, run):
+    """Call ``run()``; return its result and, for every call of ``function`` made meanwhile
+    (in call order), a pair ``(arguments, local_variables)``: the arguments as the call
+    received them, and every local variable as it stood when the call returned.
+
+    The backward trace reads the library's intermediate gradients this way instead of
+    recomputing them: a profile hook (:func:`sys.setprofile`, this thread only, the
+    previous hook restored) sees each frame of ``function`` begin and end.  ``function``
+    must not call itself."""
+    code = function.__code__
+    calls = []
+
+    def profile(frame, event, arg):
+        if frame.f_code is code:
+            if event == "call":
+                calls.append((dict(frame.f_locals), None))
+            elif event == "return":
+                calls[-1] = (calls[-1][0], dict(frame.f_locals))
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        result = run()
+    finally:
+        sys.setprofile(previous)
+    return result, calls
+
+
+def _library_backward(cell, x, weights, g, reset_after):
+    """The library's BPTT of ``L = Σ_t g_t · h_t`` from zero initial states: the sequence
+    backward's result (``dx, dh_0, [dc_0,] dW, dU, db``) and, last step first, the
+    ``(arguments, locals)`` of each call of the cell's step backward."""
+    kernel, recurrent_kernel, bias = weights
+    h0 = np.zeros((1, recurrent_kernel.shape[0]))
+    if cell == "simple_rnn":
+        _, cache = simple_rnn.simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias)
+        return step_locals(simple_rnn.simple_rnn_step_backward, lambda: (
+            simple_rnn.simple_rnn_backward(g, np.zeros_like(h0), cache, kernel,
+                                           recurrent_kernel)))
+    if cell == "lstm":
+        _, cache = lstm.lstm_forward(x, h0, h0, kernel, recurrent_kernel, bias)
+        return step_locals(lstm.lstm_step_backward, lambda: lstm.lstm_backward(
+            g, np.zeros_like(h0), np.zeros_like(h0), cache, kernel, recurrent_kernel))
+    _, cache = gru.gru_forward(x, h0, kernel, recurrent_kernel, bias, reset_after=reset_after)
+    return step_locals(gru.gru_step_backward, lambda: gru.gru_backward(
+        g, np.zeros_like(h0), cache, kernel, recurrent_kernel))
+
+
+def _arriving(k, g_k, dh):
+    """The first lines of backward step ``k``: what reaches ``h_k``."""
+    return [f"backward step {k}",
+            _line(f"g_{k}", "∂L/∂h_t from the loss", g_k, width=BACKWARD_WIDTH),
+            _line(f"dh    (dh_{k})", "g_t + what step t+1 sends back", dh,
+                  width=BACKWARD_WIDTH)]
+
+
+def _simple_rnn_backward_lines(k, g_k, arguments, local):
+    def line(name, equation, value):
+        return _line(name, equation, value, width=BACKWARD_WIDTH)
+    return _arriving(k, g_k, arguments["dh"]) + [
+        line("da", "dh ⊙ (1 - h_t²)            (tanh')", local["da"]),
+        line(f"dh_prev  (dh_{k - 1})", "da Uᵀ", local["dh_prev"]),
+    ]
+
+
+def _lstm_backward_lines(k, g_k, arguments, local):
+    def line(name, equation, value):
+        return _line(name, equation, value, width=BACKWARD_WIDTH)
+    dz_i, dz_f, dz_c, dz_o = np.split(local["dz"], 4, axis=1)
+    return _arriving(k, g_k, arguments["dh"]) + [
+        line(f"dc in (dc_{k})", "what step t+1 sends back", arguments["dc"]),
+        line("do", "dh ⊙ tanh(c_t)", local["do"]),
+        line("dc", "dc_t + dh ⊙ o ⊙ (1 - tanh²(c_t))", local["dc"]),
+        line("di", "dc ⊙ g", local["di"]),
+        line("df", "dc ⊙ c_{t-1}", local["df"]),
+        line("dg", "dc ⊙ i", local["dg"]),
+        line("dz_i", "di ⊙ i (1 - i)        (σ')", dz_i),
+        line("dz_f", "df ⊙ f (1 - f)", dz_f),
+        line("dz_c", "dg ⊙ (1 - g²)         (tanh')", dz_c),
+        line("dz_o", "do ⊙ o (1 - o)", dz_o),
+        line(f"dc_prev  (dc_{k - 1})", "dc ⊙ f", local["dc_prev"]),
+        line(f"dh_prev  (dh_{k - 1})", "dz Uᵀ,  dz = [dz_i|dz_f|dz_c|dz_o]", local["dh_prev"]),
+    ]
+
+
+def _gru_backward_lines(k, g_k, arguments, local, reset_after):
+    def line(name, equation, value, blocks=1):
+        return _line(name, equation, value, blocks, width=BACKWARD_WIDTH)
+    if reset_after:
+        candidate = [line("dr", "da_h ⊙ u", local["dr"]),
+                     line("du", "da_h ⊙ r", local["du"]),
+                     line("dh_in", "du U_hᵀ      (h through u)", local["dh_in"])]
+    else:
+        candidate = [line("du  (d(r ⊙ h_{t-1}))", "da_h U_hᵀ", local["du"]),
+                     line("dr", "du ⊙ h_{t-1}", local["dr"]),
+                     line("dh_in", "du ⊙ r       (h through r ⊙ h)", local["dh_in"])]
+    lines = _arriving(k, g_k, arguments["dh"]) + [
+        line("dhh (dĥ)", "dh ⊙ (1 - z)", local["dhh"]),
+        line("dz", "dh ⊙ (h_{t-1} - ĥ)", local["dz"]),
+        line("da_h", "dĥ ⊙ (1 - ĥ²)          (tanh')", local["da_h"]),
+        *candidate,
+        line("da_z", "dz ⊙ z (1 - z)         (σ')", local["da_z"]),
+        line("da_r", "dr ⊙ r (1 - r)", local["da_r"]),
+        line("dzx (z|r|h)", "[da_z | da_r | da_h]", local["dzx"], 3),
+    ]
+    if reset_after:
+        lines.append(line("dzh (z|r|h)", "[da_z | da_r | du]  (meets U)", local["dzh"], 3))
+    lines.append(line(f"dh_prev  (dh_{k - 1})", "dh ⊙ z + dh_in + [da_z|da_r] U_zrᵀ",
+                      local["dh_prev"]))
+    return lines
+
+
+def _backward_trace(cell, x, weights, g, reset_after):
+    """The lines of the backward section, and the library's results (``dx, dh_0, ...``)."""
+    T = x.shape[1]
+    results, calls = _library_backward(cell, x, weights, g, reset_after)
+    lines = [f"backward of L = Σ_t g_t · h_t (g_t weighs the output h_t), step {T} down to 1:",
+             f"the values are {cell}_step_backward's own variables in {cell}_backward's loop"]
+    for n, (arguments, local) in enumerate(calls):
+        k = T - n                                  # the library runs the steps last first
+        if cell == "simple_rnn":
+            lines += _simple_rnn_backward_lines(k, g[0, k - 1], arguments, local)
+        elif cell == "lstm":
+            lines += _lstm_backward_lines(k, g[0, k - 1], arguments, local)
+        else:
+            lines += _gru_backward_lines(k, g[0, k - 1], arguments, local, reset_after)
+    dz = {"simple_rnn": "da", "lstm": "dz", "gru": "dzx"}[cell]
+    dzh = "dzh" if cell == "gru" and reset_after else dz
+    dx, dW, dU, db = results[0], *results[-3:]
+    blocks = N_GATES[cell]
+    lines.append(f"after the loop: one product each over the {T} steps' {dz} "
+                 "(common.input_projection_backward, recurrent_kernel_gradient)")
+    lines += _matrix("dW  kernel", dW, blocks, f"Σ_t x_tᵀ {dz}_t", BACKWARD_WIDTH)
+    if cell == "gru" and not reset_after:
+        equation = "[Σ h_{t-1}ᵀ da_zr | Σ (r⊙h)ᵀ da_h]"
+    else:
+        equation = f"Σ_t h_{{t-1}}ᵀ {dzh}_t"
+    lines += _matrix("dU  recurrent_kernel", dU, blocks, equation, BACKWARD_WIDTH)
+    lines += _matrix("db  bias", db, blocks,
+                     "[Σ_t dzx_t ; Σ_t dzh_t]" if dzh != dz else f"Σ_t {dz}_t", BACKWARD_WIDTH)
+    for k in range(1, T + 1):
+        lines.append(_line(f"dx_{k}", f"{dz}_t Wᵀ", dx[0, k - 1], width=BACKWARD_WIDTH))
+    return lines, results
+
+
+def _layer_gradients(cell, units, x, weights, g, reset_after):
+    """``[dx, dh_0, (dc_0,) dW, dU, db]`` from the layer: ``backward(g)`` after a call
+    with zero initial states (so that their gradients come back), then ``get_gradients``."""
+    cls = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
+    extra = {"reset_after": reset_after} if cell == "gru" else {}
+    layer = cls(units, return_sequences=True, dtype="float64", backend="numpy", **extra)
+    layer.set_weights(weights)
+    layer(x, initial_state=[np.zeros((1, units)) for _ in layer.state_names])
+    dx, d_states = layer.backward(g)
+    return [dx, *d_states, *layer.get_gradients()]
+
+
+def trace(cell, units=2, features=3, steps=2, seed=0, reset_after=True, backward=False):
+    """The lines of a step-by-step trace of ``cell`` (``"simple_rnn"`` or ``"simplernn"``,
+    ``"lstm"``, ``"gru"``), float64, batch of one, with a check against the layer given the
+    same weights; ``backward``: then the backward pass of ``L = Σ_t g_t · h_t``, every
+    intermediate gradient of the library's step backward, and a last line checking the
+    gradients against the layer's ``backward`` (see the module docstring)."""
+    if cell not in TRACE_CELLS:
+        raise ValueError(f"`cell` must be one of {tuple(TRACE_CELLS)}, got {cell!r}")
+    cell = TRACE_CELLS[cell]
     units = _checks.positive_int(units, "units")
     features = _checks.positive_int(features, "features")
     steps = _checks.positive_int(steps, "steps")
     seed = _checks.non_negative_int(seed, "seed")
     reset_after = _checks.boolean(reset_after, "reset_after")
+    backward = _checks.boolean(backward, "backward")
     weights = trace_weights(cell, units, features, seed, reset_after)
     x = np.round(np.random.default_rng([seed, 1]).uniform(-1, 1, (1, steps, features)), 1)
 
-    if cell == "lstm":
+    if cell == "simple_rnn":
+        layer = layers.SimpleRNN(units, dtype="float64", backend="numpy")
+        header = (f"SimpleRNN, units={units}, features={features}, steps={steps}, "
+                  f"seed={seed}: h_t = tanh(x_t W + h_{{t-1}} U + b)")
+        body, h = _simple_rnn_trace(x, weights, units)
+    elif cell == "lstm":
         layer = layers.LSTM(units, dtype="float64", backend="numpy")
         header = (f"LSTM, units={units}, features={features}, steps={steps}, seed={seed}: "
                   "gates in Keras's order i f c o; σ = sigmoid")
@@ -380,6 +600,18 @@ def trace(cell, units=2, features=3, steps=2, seed=0, reset_after=True):
         f"DIFFERENT (max |difference| {np.max(np.abs(h - theirs)):.1e})"
     lines.append(f"check: layers.{type(layer).__name__} with these weights gives "
                  f"h_{steps} = {_vec(theirs)}: {verdict}")
+    if backward:
+        g = np.round(np.random.default_rng([seed, 2]).uniform(-1, 1, (1, steps, units)), 1)
+        back, ours = _backward_trace(cell, x, weights, g, reset_after)
+        theirs = _layer_gradients(cell, units, x, weights, g, reset_after)
+        names = ["dx", "dh_0", "dc_0"][:len(ours) - 3] + ["dW", "dU", "db"]
+        differ = [f"{n} by {np.max(np.abs(a - b)):.1e}"
+                  for n, a, b in zip(names, ours, theirs) if not np.array_equal(a, b)]
+        verdict = f"DIFFERENT ({', '.join(differ)})" if differ else "equal"
+        lines += back
+        lines.append(f"check: layers.{type(layer).__name__}(return_sequences=True) with these "
+                     f"weights, backward(g) and get_gradients() give {', '.join(names)}: "
+                     f"{verdict}")
     return lines
 
 
@@ -387,9 +619,15 @@ def trace_main(argv=None):
     """``scratchrnn trace``: print :func:`trace`."""
     parser = argparse.ArgumentParser(
         prog="scratchrnn trace",
-        description="Run an LSTM or GRU over a tiny input with small round weights and print "
-                    "every pre-activation, gate and state, each with its equation.")
-    parser.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
+        description="Run a SimpleRNN, LSTM or GRU over a tiny input with small round weights "
+                    "and print every pre-activation, gate and state, each with its equation; "
+                    "--backward: then every gradient of the backward pass.")
+    parser.add_argument("--cell", choices=("simplernn", "lstm", "gru"), default="lstm",
+                        type=lambda name: "simplernn" if name == "simple_rnn" else name,
+                        help="the cell (lstm; simple_rnn is accepted for simplernn)")
+    parser.add_argument("--backward", action="store_true",
+                        help="also the backward pass of L = sum_t g_t . h_t: every "
+                             "intermediate gradient, checked against the layer's backward")
     parser.add_argument("--units", type=int, default=2, help="units H (2)")
     parser.add_argument("--features", type=int, default=3, help="input features (3)")
     parser.add_argument("--steps", type=int, default=2, help="timesteps (2)")
@@ -400,5 +638,5 @@ def trace_main(argv=None):
                    ("features", _checks.positive_int), ("steps", _checks.positive_int),
                    ("seed", _checks.non_negative_int))
     print("\n".join(trace(args.cell, args.units, args.features, args.steps, args.seed,
-                          args.reset_after)))
+                          args.reset_after, args.backward)))
     return 0

@@ -53,7 +53,13 @@ def _string_option(value, argument, allowed):
 
 def _as_str(value, argument):
     if isinstance(value, bytes):
-        return value.decode("utf-8")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"`{argument}` must hold text or UTF-8 encoded bytes, got "
+                             f"{value[:40]!r}, which is not valid UTF-8 ({err.reason} at "
+                             f"byte {err.start}); decode it yourself first, e.g. "
+                             f"value.decode('latin-1')") from None
     if isinstance(value, str):  # np.str_ included
         return str(value)
     raise TypeError(f"`{argument}` must hold strings, got {value!r} of type "
@@ -508,6 +514,49 @@ def _one_hot(ids, depth):
 
 # --- padding ------------------------------------------------------------------------------
 
+def _cast_exactly(values, dtype, argument):
+    """``values`` as an array of ``dtype``, refusing numbers that ``dtype`` cannot hold
+    (NumPy would wrap ``2**40`` to 0 in int32, turn NaN into -2**31, or 1e300 into inf
+    in float32).  Floats going to an integer dtype are truncated toward zero (Keras's
+    cast), so only their integer part must fit.  Other dtypes (strings, objects, bool)
+    are cast as NumPy casts them."""
+    target = np.dtype(dtype)
+    if target.kind not in "iuf":
+        return np.asarray(values, dtype=target)
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iufbO":
+        return np.asarray(values, dtype=target)     # NumPy's own error for strings
+    if target.kind in "iu":
+        info = np.iinfo(target)
+        if arr.dtype.kind == "O":                   # Python ints beyond int64
+            bad = [v for v in arr.flat if not info.min <= v < info.max + 1]
+        else:
+            with np.errstate(invalid="ignore"):
+                if arr.dtype.kind == "f":
+                    t = np.trunc(arr)
+                    ok = (t >= float(info.min)) & (t < float(info.max) + 1)
+                else:
+                    ok = (arr >= info.min) & (arr <= info.max)
+            bad = arr[~ok].tolist()
+        if bad:
+            raise ValueError(f"{argument} holds {bad[0]!r}, which dtype {target.name} cannot "
+                             f"hold (its range is [{info.min}, {info.max}]): pass a wider "
+                             f"`dtype`, e.g. dtype='int64' or 'float64'")
+        return arr.astype(target)
+    try:
+        wide = arr.astype(np.float64)
+    except OverflowError:                           # a Python int beyond float64
+        wide = None
+    with np.errstate(over="ignore"):
+        out = None if wide is None else (wide.astype(target) if arr.dtype.kind == "O"
+                                         else arr.astype(target))
+    if out is None or np.any(np.isfinite(wide) & ~np.isfinite(out)):
+        raise ValueError(f"{argument} holds a number beyond dtype {target.name}'s largest, "
+                         f"{float(np.finfo(target).max):.7g}: it would become inf; pass a "
+                         f"wider `dtype`, e.g. 'float64'")
+    return out
+
+
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre",
                   value=0.0):
     """``keras.utils.pad_sequences``: a ``(len(sequences), maxlen) + sample_shape`` array.
@@ -515,8 +564,10 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     Each sequence is cut to its last (``truncating="pre"``) or first (``"post"``)
     ``maxlen`` items and written at the end (``padding="pre"``) or the start (``"post"``)
     of its row; the rest of the row is ``value``.  ``maxlen=None``: the longest length.
-    Items and ``value`` are cast to ``dtype`` by NumPy (``value=0.5`` with ints gives 0;
-    floats are truncated toward zero).  Sequences may hold vectors: ``sample_shape`` is
+    Items and ``value`` are cast to ``dtype`` (``value=0.5`` with ints gives 0; floats
+    are truncated toward zero), but a number that ``dtype`` cannot hold is refused with a
+    ValueError (NumPy would wrap ``2**40`` to 0 in int32 and Keras lets it; NaN to an
+    integer dtype, 1e300 to float32 likewise).  Sequences may hold vectors: ``sample_shape`` is
     taken from the first non-empty one and the others must agree.  Strings need
     ``dtype=object`` (or a string dtype): a string ``value`` with another dtype is refused.
 
@@ -549,12 +600,13 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     if isinstance(value, str) and not is_string_dtype:
         raise ValueError(f"`value` {value!r} is a string but `dtype` is {dtype!r}: use "
                          "dtype=object for strings")
+    value = _cast_exactly(value, dtype, "`value`")
     out = np.full((len(sequences), int(maxlen)) + (sample_shape or ()), value, dtype=dtype)
     for i, s in enumerate(sequences):
         kept = s[max(len(s) - maxlen, 0):] if truncating == "pre" else s[:maxlen]
         if not len(kept):
             continue
-        kept = np.asarray(kept, dtype=dtype)
+        kept = _cast_exactly(kept, dtype, f"`sequences`[{i}]")
         if kept.shape[1:] != sample_shape:
             raise ValueError(f"`sequences`[{i}] has items of shape {kept.shape[1:]}, "
                              f"the first non-empty sequence {sample_shape}")

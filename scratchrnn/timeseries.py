@@ -19,7 +19,16 @@ def _count(value, argument, minimum=1):
 
 
 def _series(values, argument):
-    arr = np.asarray(values)
+    if isinstance(values, np.ma.MaskedArray):
+        raise TypeError(f"`{argument}` is a NumPy masked array, whose mask would be dropped "
+                        "here: fill the masked steps (values.filled(...)) or pass plain "
+                        "arrays")
+    try:
+        arr = np.asarray(values)
+    except ValueError as err:        # nested lists of unequal lengths
+        raise ValueError(f"`{argument}` must be a rectangular array: every step must have "
+                         f"the same number of features, and nested sequences of unequal "
+                         f"lengths cannot be one ({err})") from None
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"`{argument}` must hold numbers, got dtype {arr.dtype}")
     if arr.ndim == 0:
@@ -175,7 +184,9 @@ def train_val_test_split(series, train=0.7, val=0.15):
 class Normalizer:
     """``(x - mean) / std`` per feature, the statistics taken from the training split only
     (statistics of later data would leak the future into the inputs).  A constant
-    feature (std 0) is only centred: its std is taken as 1."""
+    feature (every value equal) is only centred: its mean is that value and its std is
+    taken as 1, so it transforms to exact zeros (the computed std of a constant float
+    feature can be a rounding residue such as 1e-17, not 0)."""
 
     def __init__(self):
         self.mean = None
@@ -186,9 +197,10 @@ class Normalizer:
         train = _series(train, "train")
         if len(train) == 0:
             raise ValueError("`train` must hold at least one step")
-        self.mean = train.mean(axis=0)
+        constant = np.all(train == train[0], axis=0)
+        self.mean = np.where(constant, train[0], train.mean(axis=0))
         std = train.std(axis=0)
-        self.std = np.where(std == 0, 1.0, std)
+        self.std = np.where(constant | (std == 0), 1.0, std)
         return self
 
     def _checked(self, values, argument):

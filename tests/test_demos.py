@@ -60,6 +60,7 @@ def test_a_demo_has_its_own_help(capsys):
 def test_textgen_quick(tmp_path, capsys):
     assert cli.main(["demo", "textgen", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert "Quick mode: a smoke test" in out
     assert "textwrap.py" in out and "Vocabulary:" in out
     assert "Epoch 1/2 - loss:" in out and "val_loss" in out
     for temperature in textgen.TEMPERATURES:
@@ -74,6 +75,7 @@ def test_sentiment_quick(tmp_path, capsys):
     assert demo_main(["sentiment", "--quick", "--data", "synthetic",
                       "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert "Quick mode: a smoke test" in out
     assert "synthetic reviews" in out
     header = next(line for line in out.splitlines() if line.startswith("model"))
     for column in ("params", "train s", "test acc", "with negation", "without"):
@@ -83,12 +85,15 @@ def test_sentiment_quick(tmp_path, capsys):
         row = next(line for line in out.splitlines() if line.startswith(name))
         accuracy = float(row.split()[-3])
         assert 0.0 <= accuracy <= 1.0
+    assert "Word order matters here" not in out
+    assert "do not show that word order matters" in out
     assert_png(tmp_path / "sentiment-accuracy.png")
 
 
 def test_forecast_quick(tmp_path, capsys):
     assert demo_main(["forecast", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert "Quick mode: a smoke test" in out
     for name in ("naive", "seasonal naive (50 back)", "LSTM", "Conv1D + LSTM",
                  "LSTM, 10 steps at once", "best at horizon 1:", "best at horizon 10:"):
         assert name in out
@@ -96,14 +101,19 @@ def test_forecast_quick(tmp_path, capsys):
     if forecast.load_goog() is not None:
         assert "GOOG" in out and "seasonal naive (5 back)" in out
         assert_png(tmp_path / "forecast-goog.png")
+    assert "random walk" not in out          # two epochs: the networks are not trained
 
 
 def test_seq2seq_quick(tmp_path, capsys):
     assert demo_main(["seq2seq", "--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert "Quick mode: a smoke test" in out
     for name in ("without attention", "with attention", "token acc", "sequence acc",
                  "Held-out examples"):
         assert name in out
+    # two epochs reverse nothing: the lessons are not claimed
+    assert "reads its mirror" not in out and "makes the difference" not in out
+    assert "No lesson on attention from these numbers" in out
     assert_png(tmp_path / "seq2seq-attention.png")
 
 
@@ -244,3 +254,50 @@ def test_reversal_accuracies_count_real_steps_only():
     token, sequence = seq2seq.accuracies(decoded, target)
     assert token == pytest.approx(4 / 5)
     assert sequence == 0.5
+
+
+# --- lessons only where the numbers carry them --------------------------------------------
+
+def test_the_quick_help_calls_quick_mode_a_smoke_test(capsys):
+    with pytest.raises(SystemExit):
+        demo_main(["seq2seq", "--help"])
+    assert "smoke test" in capsys.readouterr().out
+
+
+def test_seq2seq_lessons_follow_the_numbers():
+    quick = {"with attention": (0.2751, 0.0), "without attention": (0.1275, 0.0)}
+    text = "\n".join(seq2seq.lessons(quick, mirror=0.12, uniform=0.16, n_test=200))
+    assert "reads its mirror" not in text and "makes the difference" not in text
+    full = {"with attention": (1.0, 1.0), "without attention": (0.966, 0.891)}
+    text = "\n".join(seq2seq.lessons(full, mirror=0.9, uniform=0.16, n_test=1000))
+    assert "Each output reads its mirror" in text and "Attention makes the difference" in text
+    close = {"with attention": (1.0, 0.93), "without attention": (0.99, 0.90)}   # within noise
+    assert "makes the difference" not in "\n".join(seq2seq.lessons(close, 0.9, 0.16, 200))
+
+
+def test_mirror_weight_of_perfect_and_uniform_attention():
+    source = np.array([[3, 4, 5, 0], [3, 4, 5, 6]])
+    perfect = np.zeros((2, 5, 4))
+    for b, n in enumerate((3, 4)):
+        for i in range(n):
+            perfect[b, i, n - 1 - i] = 1.0
+    assert seq2seq.mirror_weight(perfect, source) == pytest.approx((1.0, (3 / 3 + 4 / 4) / 7))
+    uniform = np.full((2, 5, 4), 0.25)
+    assert seq2seq.mirror_weight(uniform, source)[0] == pytest.approx(0.25)
+
+
+def test_the_word_order_lesson_needs_a_clear_margin():
+    quick = {("LSTM", False): 0.415, ("Bidirectional LSTM", False): 0.415,
+             ("bag of words", True): 0.454, ("average", True): 0.446}
+    assert sentiment.order_lesson(quick, 130, "x").startswith("These numbers do not show")
+    at_chance = {("LSTM", False): 0.525, ("average", True): 0.30}     # ahead, but a coin
+    assert sentiment.order_lesson(at_chance, 130, "x").startswith("These numbers do not")
+    full = {("LSTM", False): 1.0, ("average", True): 0.767, ("bag of words", True): 0.438}
+    lesson = sentiment.order_lesson(full, 527, "the 527 test reviews with a negation")
+    assert lesson.startswith("Word order matters here") and "(LSTM) is right on 1.000" in lesson
+
+
+def test_the_accuracy_margin_is_three_standard_errors_of_a_difference():
+    from scratchrnn.demos import _common
+    assert _common.accuracy_margin(200) == pytest.approx(3 * np.sqrt(0.5 / 200))
+    assert _common.accuracy_margin(1000) < _common.accuracy_margin(200)

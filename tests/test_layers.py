@@ -746,3 +746,50 @@ def test_config_round_trip():
     layer = make_layer("GRU", 4, reset_after=False, go_backwards=True, dropout=0.2, seed=3)
     clone = layers.GRU.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+# --- issue 16, class 6: errors that say what is wrong -------------------------------------------
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_initial_state_as_a_generator_is_refused_by_name(kind, backend):
+    layer = make_layer(kind, 3, backend=backend, seed=0)
+    x = random_inputs(2, 4, 5, 0)
+    states = random_states(kind, 2, 3, 0)
+    with pytest.raises(TypeError, match=r"`initial_state` must be a list .* got a generator"):
+        layer(x, initial_state=(s for s in states))
+    with pytest.raises(TypeError, match=r"`initial_state` must be a list .* got a dict"):
+        layer(x, initial_state={"h": states[0]})
+    np.testing.assert_array_equal(layer(x, initial_state=list(states)),
+                                  layer(x, initial_state=tuple(states)))
+
+
+def test_generic_rnn_refuses_a_generator_initial_state():
+    layer = layers.RNN(layers.LSTMCell(3, dtype="float64"))
+    x = random_inputs(2, 4, 5, 0)
+    with pytest.raises(TypeError, match=r"`initial_state` must be a list .* got a generator"):
+        layer(x, initial_state=(np.zeros((2, 3)) for _ in range(2)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_reset_states_lets_a_stateful_layer_take_a_new_batch_size(kind, backend):
+    """The refusal's message says reset_states() allows a new batch size: it does, and the
+    call then starts from zeros, as a fresh layer does."""
+    layer = make_layer(kind, 3, backend=backend, stateful=True, seed=0)
+    fresh = make_layer(kind, 3, backend=backend, stateful=True, seed=0)
+    layer(random_inputs(2, 4, 5, 0))
+    x3 = random_inputs(3, 4, 5, 1)
+    with pytest.raises(ValueError, match=r"batch size 2.*got batch size 3.*reset_states\(\)"):
+        layer(x3)
+    layer.reset_states()
+    assert all(not s.any() and s.shape[0] == 2 for s in layer.states)   # zeros until the call
+    np.testing.assert_array_equal(layer(x3), fresh(x3))
+    assert layer.states[0].shape == (3, 3)
+    with pytest.raises(ValueError, match="batch size 3"):     # carried again: kept
+        layer(random_inputs(2, 4, 5, 2))
+    layer.reset_states([np.zeros((2, 3))] * N_STATES[kind])    # explicit states: their batch
+    with pytest.raises(ValueError, match="batch size 2"):
+        layer(x3)
+    with pytest.raises(TypeError, match=r"`states` must be a list .* got a generator"):
+        layer.reset_states(np.zeros((2, 3)) for _ in range(N_STATES[kind]))

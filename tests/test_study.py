@@ -6,6 +6,8 @@ layer run over the suffix ``x[t:]`` from a perturbed ``h_t``), and against the l
 ``backward`` of that suffix run, which returns the gradient of its initial state.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -146,7 +148,7 @@ def test_trace_command(capsys):
 
 
 @pytest.mark.parametrize("argv, named", [
-    (["trace", "--cell", "simple_rnn"], "--cell"),
+    (["trace", "--cell", "rnn"], "--cell"),
     (["trace", "--units", "two"], "--units"),
     (["trace", "--steps", "0"], "--steps"),
     (["gradients", "--steps", "-3"], "--steps"),
@@ -166,9 +168,130 @@ def test_bad_arguments_are_argparse_errors(argv, named, capsys):
     (lambda: study.gradient_norms("rnn", 5), "`cell`"),
     (lambda: study.gradient_norms("lstm", 0), "`steps`"),
     (lambda: study.gradient_norms("lstm", 5, scale=float("nan")), "`scale`"),
-    (lambda: study.trace("simple_rnn"), "`cell`"),
+    (lambda: study.trace("rnn"), "`cell`"),
+    (lambda: study.trace("lstm", backward="yes"), "`backward`"),
     (lambda: study.trace("gru", features=0), "`features`"),
 ])
 def test_bad_arguments_of_the_functions(call, named):
     with pytest.raises((TypeError, ValueError), match=named):
         call()
+
+
+# --- the backward in the trace -------------------------------------------------------------
+
+#: The intermediate gradients each cell's backward trace names (the step backward's locals).
+BACKWARD_NAMES = {
+    "simple_rnn": ("da", "dh ⊙ (1 - h_t²)", "dh_prev  (dh_0)"),
+    "lstm": ("do", "dc_t + dh ⊙ o ⊙ (1 - tanh²(c_t))", "di", "df", "dg", "dz_i", "dz_f",
+             "dz_c", "dz_o", "dc_prev  (dc_0)", "dh_prev  (dh_0)", "dc in (dc_2)"),
+    "gru": ("dhh (dĥ)", "dh ⊙ (h_{t-1} - ĥ)", "da_h", "dr", "du", "dh_in", "da_z", "da_r",
+            "dzx (z|r|h)", "dh_prev  (dh_0)"),
+}
+
+
+def values(lines, name):
+    """The numbers printed on the (first) line whose name column starts with ``name``."""
+    line = next(line for line in lines if line.startswith(f"  {name}"))
+    return np.array([float(v) for v in line.rsplit("= [", 1)[1].rstrip("]").replace("|", ",")
+                     .split(",")])
+
+
+@pytest.mark.parametrize("cell, reset_after", [("simple_rnn", True), ("simplernn", True),
+                                               ("lstm", True), ("gru", True), ("gru", False)])
+def test_backward_trace_names_every_gradient_and_equals_the_layer(cell, reset_after):
+    lines = study.trace(cell, steps=2, backward=True, reset_after=reset_after)
+    text = "\n".join(lines)
+    for name in BACKWARD_NAMES[study.TRACE_CELLS[cell]] + ("g_2", "dW  kernel", "dx_1"):
+        assert name in text, name
+    assert sum(line.startswith("backward step ") for line in lines) == 2
+    assert "backward step 2" in text.split("backward step 1")[0]       # the last step first
+    layer = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}[study.TRACE_CELLS[cell]]
+    forward_check = next(line for line in lines if line.startswith("check:"))
+    assert forward_check.endswith(": equal")                           # the forward's, first
+    assert lines[-1].startswith(f"check: layers.{layer}(return_sequences=True)")
+    assert lines[-1].endswith(": equal")
+    if cell == "gru":
+        assert ("dzh (z|r|h)" in text) == reset_after
+
+
+@pytest.mark.parametrize("cell", ["simple_rnn", "lstm", "gru"])
+def test_backward_trace_prints_the_gradient_of_the_loss(cell):
+    """dh_0 and dx as printed (4 decimals) against finite differences of L = Σ g_t · h_t,
+    computed by the layer's forward alone."""
+    steps, units, features, seed = 3, 2, 3, 5
+    lines = study.trace(cell, units, features, steps, seed, backward=True)
+    weights = study.trace_weights(cell, units, features, seed)
+    x = np.round(np.random.default_rng([seed, 1]).uniform(-1, 1, (1, steps, features)), 1)
+    g = np.round(np.random.default_rng([seed, 2]).uniform(-1, 1, (1, steps, units)), 1)
+    cls = {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
+    layer = cls(units, return_sequences=True, dtype="float64", backend="numpy")
+    layer.set_weights(weights)
+    h0 = np.zeros((1, units))
+    states = [h0] + [np.zeros((1, units)) for _ in layer.state_names[1:]]
+
+    def loss():
+        return float(np.sum(layer(x, initial_state=states) * g))
+
+    np.testing.assert_allclose(values(lines, "dh_prev  (dh_0)"), numerical_gradient(loss, h0)[0],
+                               atol=6e-5)
+    dx = numerical_gradient(loss, x)
+    for k in range(1, steps + 1):
+        np.testing.assert_allclose(values(lines, f"dx_{k}"), dx[0, k - 1], atol=6e-5)
+    for k in range(1, steps):         # what reaches h_k: the loss's g_k and step k+1's dh_prev
+        np.testing.assert_allclose(values(lines, f"dh    (dh_{k})"),
+                                   values(lines, f"g_{k}") + values(lines, f"dh_prev  (dh_{k})"),
+                                   atol=2e-4)
+
+
+def test_backward_check_line_names_what_differs(monkeypatch):
+    real = study._layer_gradients
+
+    def off_by_a_little(*args):
+        gradients = real(*args)
+        gradients[-2] = gradients[-2] + 1e-9          # dU
+        return gradients
+
+    monkeypatch.setattr(study, "_layer_gradients", off_by_a_little)
+    last = study.trace("lstm", backward=True)[-1]
+    assert last.endswith("DIFFERENT (dU by 1.0e-09)")
+
+
+def test_step_locals_reads_arguments_and_final_locals():
+    def step(a, b):
+        a = a + b
+        c = a * 2
+        return c
+
+    previous = sys.getprofile()
+    result, calls = study.step_locals(step, lambda: [step(1, 2), step(3, 4)])
+    assert result == [6, 14]
+    assert [arguments for arguments, _ in calls] == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert [local["c"] for _, local in calls] == [6, 14]
+    assert calls[0][1]["a"] == 3                      # a local as it stood at the return
+    assert sys.getprofile() is previous
+
+
+def test_trace_command_simplernn_and_backward(capsys):
+    assert cli.main(["trace", "--cell", "simplernn"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SimpleRNN") and out.rstrip().endswith("equal")
+    assert "backward" not in out
+    assert cli.main(["trace", "--cell", "simple_rnn", "--backward", "--steps", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "backward step 3" in out and "da Uᵀ" in out
+    assert out.rstrip().splitlines()[-1].endswith(": equal")
+    assert cli.main(["trace", "--cell", "gru", "--no-reset-after", "--backward"]) == 0
+    assert "(r⊙h)ᵀ da_h" in capsys.readouterr().out
+
+
+def test_gradients_command_without_matplotlib_prints_the_table(tmp_path, capsys, monkeypatch):
+    """The light install (no matplotlib): the default --out gives the table and a note, exit
+    0; an --out asked for explicitly is an error."""
+    real = study.importlib.util.find_spec
+    monkeypatch.setattr(study.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.chdir(tmp_path)
+    assert study.gradients_main(["--steps", "4", "--units", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "ln per step" in out and "no plot: matplotlib is not installed" in out
+    assert list(tmp_path.iterdir()) == []

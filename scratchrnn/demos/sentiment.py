@@ -162,6 +162,32 @@ def accuracy(model, x, y, subset=None):
     return float(np.mean(predicted == (y > 0.5)))
 
 
+#: The models that see no order (a sum of counts, an average of embeddings).
+ORDER_BLIND = ("bag_of_words", "average")
+#: The lesson "word order matters" needs the best recurrent model right on at least this
+#: share of the reviews it is judged on (well above the 0.5 of guessing) and ahead of the
+#: best order-blind model by more than :func:`_common.accuracy_margin` of their count.
+GOOD_ACCURACY = 0.75
+
+
+def order_lesson(scores, count, judged_on):
+    """The line on word order, a lesson only when the numbers carry it.
+
+    scores: ``{(name, order_blind): accuracy}`` on the ``count`` reviews ``judged_on``
+    describes ("the 130 test reviews with a negation")."""
+    def best(blind):
+        return max(((a, n) for (n, b), a in scores.items() if b == blind),
+                   key=lambda pair: pair[0])
+    (recurrent, r_name), (blind, b_name) = best(False), best(True)
+    margin = _common.accuracy_margin(count)
+    numbers = (f"on {judged_on} the best recurrent model ({r_name}) is right on {recurrent:.3f}"
+               f", the best order-blind one ({b_name}) on {blind:.3f}")
+    if recurrent >= GOOD_ACCURACY and recurrent - blind > margin:
+        return f"Word order matters here: {numbers}."
+    return (f"These numbers do not show that word order matters: {numbers} (the lesson needs "
+            f"the recurrent one at {GOOD_ACCURACY} or more and ahead by over {margin:.3f}).")
+
+
 def run(args):
     data = load_data(args.data, args.quick, args.seed)
     epochs = args.epochs or (3 if args.quick else data["epochs"])
@@ -170,10 +196,11 @@ def run(args):
     print(f"      {len(x_train)} training and {len(x_test)} test reviews, vocabulary "
           f"{data['vocab_size']}, sequences of {x_train.shape[1]} ids (pre-padded with 0); "
           f"{epochs} epochs of Adam, batch 32, seed {args.seed}")
+    _common.quick_note(args, epochs)
     counts_train = bag_of_words(x_train, data["vocab_size"])
     counts_test = bag_of_words(x_test, data["vocab_size"])
     negated = data["negated_test"]
-    rows = []
+    rows, scores = [], {}
     for name, model in build_models(data["vocab_size"], x_train.shape[1], args.seed).items():
         bow = model.name == "bag_of_words"
         xtr, xte = (counts_train, counts_test) if bow else (x_train, x_test)
@@ -184,8 +211,12 @@ def run(args):
         row = [name, f"{model.count_params():,}", f"{watch.seconds:.1f}",
                f"{history.history['loss'][-1]:.3f}",
                f"{accuracy(model, xte, data['y_test']):.3f}"]
-        if negated is not None:
-            row += [f"{accuracy(model, xte, data['y_test'], negated):.3f}",
+        blind = model.name in ORDER_BLIND      # the lesson's scores: the negated reviews
+        if negated is None:                    # when there are some, else all
+            scores[name, blind] = accuracy(model, xte, data["y_test"])
+        else:
+            scores[name, blind] = accuracy(model, xte, data["y_test"], negated)
+            row += [f"{scores[name, blind]:.3f}",
                     f"{accuracy(model, xte, data['y_test'], ~negated):.3f}"]
         rows.append(row)
         print(f"  trained {name} in {watch.seconds:.1f} s")
@@ -201,6 +232,10 @@ def run(args):
     if negated is not None:
         print("(The synthetic labels follow their rule exactly, without noise: a model that "
               "has learned\nthe rule can be right on every review.)")
+        print(order_lesson(scores, int(negated.sum()),
+                           f"the {int(negated.sum())} test reviews with a negation"))
+    else:
+        print(order_lesson(scores, len(x_test), f"the {len(x_test)} test reviews"))
     _plot(rows, headers, args.out)
     return rows
 

@@ -102,6 +102,7 @@ def run(args):
         print(f"        (not in this Python, skipped: {', '.join(missing)})")
     print(f"Vocabulary: {vocabulary.size} characters; {len(x_train)} training windows of "
           f"{WINDOW} characters, {len(x_val)} held out (the corpus' last 10 %)")
+    _common.quick_note(args, epochs)
     model = build_model(vocabulary.size, units, args.seed)
     model.compile(optimizer=optimizers.Adam(learning_rate=0.005, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy")

@@ -16,6 +16,21 @@ batch, and each ``parallel=True`` loop compiles for ~6 s per specialisation,
 once (the cache keeps it).  Python threads over the same ``nogil`` loops compiled in a
 third of the time but took ~60 µs to start and join, which the small models cannot pay.
 
+**Calls from several Python threads** (a server predicting from threads) are safe:
+a :class:`Workspace` keeps its buffers per Python thread, :func:`blas_threads` counts
+the calls inside it (the first one in sets BLAS's thread count, the last one out puts
+it back, and a call that needs another count waits until the calls holding BLAS are
+done), and under Numba's ``workqueue`` threading layer, which aborts on concurrent
+launches, the parallel loops run one call at a time (``omp`` and ``tbb`` need no lock).
+``numba.set_num_threads`` is per Python thread (Numba's rule): a thread you start runs
+on ``NUMBA_NUM_THREADS`` threads until it sets its own count.
+
+**Bits and thread counts.**  The same inputs, weights and seed on the same number of
+threads give the same bits, call after call and whatever other Python threads do
+meanwhile.  A different thread count splits the batch rows and the weight-gradient
+sums differently, so results differ in the last bits (float32: within ~1e-6
+relative); so do different BLAS thread counts and builds.
+
 **The recurrent product** inside the loop goes through ``np.dot(a, b, out)`` (SciPy's
 BLAS), writing into buffers allocated once per sequence: row-major, ``z = h @ U``, for
 small H, and feature-major, ``zᵀ = Uᵀ hᵀ`` between two tiled transposes, from H = 128,
@@ -26,6 +41,7 @@ kernel is split into contiguous per-gate blocks, multiplied row-major.
 
 import collections
 import contextlib
+import threading
 
 import numba
 import numpy as np
@@ -49,22 +65,46 @@ def _blas_controllers():
     return _blas_pools
 
 
+class _BlasSetting:
+    """Who holds BLAS's thread count: how many calls are inside :func:`blas_threads`, the
+    count they set, and the counts to put back when the last of them leaves."""
+    changed = threading.Condition()
+    users = 0
+    threads = None
+    before = None
+
+
 @contextlib.contextmanager
 def blas_threads(n):
     """BLAS on ``n`` threads inside the block, restored after it.
 
     Every pool is set, NumPy's and SciPy's: which one a product runs on depends on the
-    install, and nothing else runs inside a kernel.  It costs ~4 µs.
+    install, and nothing else runs inside a kernel.  It costs ~4 µs.  The setting is
+    the process's: calls from several Python threads share it (the first sets it, the
+    last restores it), and a call wanting another count waits for them to finish, so
+    that every call runs on the count it asked for (and gives the bits it would alone).
     """
-    pools = _blas_controllers()
-    before = [pool.num_threads for pool in pools]
-    for pool in pools:
-        pool.set_num_threads(n)
+    state = _BlasSetting
+    with state.changed:
+        while state.users and state.threads != n:
+            state.changed.wait()
+        if not state.users:
+            pools = _blas_controllers()
+            state.before = [pool.num_threads for pool in pools]
+            for pool in pools:
+                pool.set_num_threads(n)
+            state.threads = n
+        state.users += 1
     try:
         yield
     finally:
-        for pool, n_before in zip(pools, before):
-            pool.set_num_threads(n_before)
+        with state.changed:
+            state.users -= 1
+            if not state.users:
+                for pool, n_before in zip(_blas_controllers(), state.before):
+                    pool.set_num_threads(n_before)
+                state.threads = state.before = None
+                state.changed.notify_all()
 
 
 def numba_threads():
@@ -101,8 +141,31 @@ def work_split(batch, recurrent_kernel, backward=False):
         split, blas = Split(blocks=1, threads=1), threads
     else:
         split, blas = Split(blocks=max(1, min(threads, batch)), threads=threads), 1
-    with blas_threads(blas):
+    with _one_launch_at_a_time(), blas_threads(blas):
         yield split
+
+
+_LAUNCH_LOCK = threading.RLock()
+
+
+def _threadsafe_layer():
+    """Whether Numba's threading layer takes parallel launches from several Python
+    threads at once: ``omp`` and ``tbb`` do; ``workqueue`` aborts the process.  Until the
+    first launch has chosen the layer, the answer is no."""
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:              # no parallel loop has run yet: not chosen
+        return False
+
+
+@contextlib.contextmanager
+def _one_launch_at_a_time():
+    """Hold a lock around a call where Numba's threading layer needs it (see above)."""
+    if _threadsafe_layer():
+        yield
+        return
+    with _LAUNCH_LOCK:
+        yield
 
 
 @njit(**JIT)
@@ -126,17 +189,39 @@ class Workspace:
     layer no longer needs (its ``backward`` always follows its latest call).  Arrays
     handed to the user (outputs, gradients) never live here.  ``None`` in place of a
     workspace means fresh arrays, as the readable ops allocate.
+
+    The buffers are per Python thread (a ``threading.local``): calls of one layer from
+    several threads never write into each other's buffers, and each thread's tape (the
+    cache its backward reads) lives in that thread's own.  A thread's buffers go when
+    the thread ends.
     """
 
     def __init__(self):
-        self._buffers = {}
+        self._local = threading.local()
+
+    @property
+    def _buffers(self):
+        """This thread's buffers, by name."""
+        try:
+            return self._local.buffers
+        except AttributeError:
+            self._local.buffers = {}
+            return self._local.buffers
 
     def get(self, name, shape, dtype):
-        """An uninitialised array ``name`` of ``shape`` and ``dtype``, reused when it fits."""
-        buffer = self._buffers.get(name)
+        """An uninitialised array ``name`` of ``shape`` and ``dtype``, reused when it fits
+        (one set of buffers per Python thread)."""
+        buffers = self._buffers
+        buffer = buffers.get(name)
         if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
-            buffer = self._buffers[name] = np.empty(shape, dtype)
+            buffer = buffers[name] = np.empty(shape, dtype)
         return buffer
+
+    def __getstate__(self):          # copies and pickles start without buffers
+        return {}
+
+    def __setstate__(self, state):
+        self._local = threading.local()
 
 
 def time_major(x, go_backwards, workspace, name):
@@ -385,6 +470,8 @@ def sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, workspace, thre
     two."""
     xs = time_major(x, go_backwards, workspace, "x")
     ms = None if mask is None else time_major(mask, go_backwards, workspace, "mask")
+    if ms is not None:          # padding never reaches a result: ops.common.drop_padding
+        np.copyto(xs, 0, where=np.logical_not(ms)[:, :, None])
     T, B, _ = xs.shape
     zx = workspace.get(name, (T, B, kernel.shape[1]), xs.dtype)
     input_projection(xs, kernel, dropout_mask, zx.reshape(T * B, -1), threads)

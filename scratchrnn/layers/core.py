@@ -5,6 +5,7 @@ Each follows Keras 3: the same arguments and defaults, the same weights (``Dense
 All three hand an incoming mask on unchanged, except ``Masking``, which replaces it.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -227,6 +228,13 @@ class Masking(Layer):
         super().__init__(name=name, dtype=dtype, trainable=trainable, **kwargs)
         if isinstance(mask_value, bool) or not isinstance(mask_value, numbers.Real):
             raise TypeError(f"`mask_value` must be a real number, got {mask_value!r}")
+        if math.isnan(mask_value):
+            # Keras accepts it and then never masks: NaN != NaN, so every step is "valid".
+            raise ValueError("`mask_value` must not be NaN: NaN compares unequal to "
+                             "everything, itself included, so no step would ever be masked "
+                             "(Keras's Masking(mask_value=nan) silently masks nothing). Pad "
+                             "with a number instead, e.g. x = np.nan_to_num(x, nan=0.0) "
+                             "and Masking(mask_value=0.0)")
         self.mask_value = float(mask_value)
         self.built = True                   # no weights: built at construction, as in Keras
 

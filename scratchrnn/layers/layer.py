@@ -34,11 +34,37 @@ has ``weights``, ``get_weights``/``set_weights``, ``get_gradients``, ``count_par
 and a trainable flag that cover its sub-layers: its own weights first, then each
 sub-layer's in the order they were assigned (Keras's order).  ``weights`` are the arrays
 themselves (optimizers update them in place); ``get_weights``/``set_weights`` copy.
+
+Threads
+=======
+
+A layer may be called from several Python threads at once (a server that predicts from
+threads), on either backend, and every call gives the result it gives alone:
+
+- **What a call leaves behind is per thread.**  The attributes a call sets and its
+  ``backward`` reads — ``_tape``, ``_workspace``, the dropout masks, the weight gradients
+  ``_gradients`` and the others named in ``_call_state`` and ``_per_thread`` — are
+  :class:`PerThread` attributes: each Python thread sees its own.  So ``backward`` follows
+  the latest call *of the thread that runs it*, and ``get_gradients()`` gives that
+  thread's latest ``backward``: two threads may each call and backpropagate, and neither
+  sees the other's tape.  A thread that never called the layer has no tape.
+- **Building happens once.**  An unbuilt layer called from two threads at once is built
+  by the first; the other waits for it and uses the same weights (:meth:`Layer._build_once`).
+- **What is shared stays shared**: the weights (an optimizer step in one thread is seen by
+  the next call of every thread: update weights while no other thread calls, or accept a
+  call that reads half-updated weights), the random generator of the dropout masks (each
+  draw is whole, but which thread draws first is the scheduler's choice), and a stateful
+  layer's carried ``states`` (one stream of batches: feed it from one thread).
+
+A layer of your own gets all of this by keeping what ``backward`` needs on ``self._tape``
+(or naming its other per-call attributes in ``_per_thread``).
 """
 
 import abc
+import copy
 import inspect
 import re
+import threading
 import warnings
 
 import numpy as np
@@ -57,11 +83,83 @@ def _is_property(obj, name):
     return isinstance(getattr(type(obj), name, None), property)
 
 
+class PerThread:
+    """A data descriptor: an attribute whose value is the calling Python thread's own.
+
+    Values live in a ``threading.local`` on the instance.  A thread that has not set the
+    attribute starts from its *initial value*: the first value any thread set when that
+    was None or an empty list or dict (a fresh copy per thread: a cell's stack of tapes
+    starts empty in every thread), else None.  ``PerThread()`` in a class body takes the
+    attribute's name; :class:`Layer` installs one for each name of ``_call_state`` and
+    ``_per_thread`` (a model keeps its last run the same way).
+    """
+
+    def __init__(self, name=None):
+        self.name = name
+
+    def __set_name__(self, owner, name):
+        if self.name is None:
+            self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        values = _thread_values(obj)
+        try:
+            return values[self.name]
+        except KeyError:
+            value = values[self.name] = copy.copy(
+                obj.__dict__.get("_per_thread_initial", {}).get(self.name))
+            return value
+
+    def __set__(self, obj, value):
+        initial = obj.__dict__.setdefault("_per_thread_initial", {})
+        if self.name not in initial:
+            initial[self.name] = value if value is None or (
+                type(value) in (list, dict) and not value) else None
+        _thread_values(obj)[self.name] = value
+
+    def __delete__(self, obj):
+        _thread_values(obj).pop(self.name, None)
+
+    def is_set(self, obj):
+        """Whether this thread, or the constructor, ever gave ``obj`` the attribute."""
+        return (self.name in _thread_values(obj)
+                or self.name in obj.__dict__.get("_per_thread_initial", {}))
+
+
+_LOCAL_LOCK = threading.Lock()
+
+
+def _thread_values(obj):
+    """The calling thread's dict of ``obj``'s :class:`PerThread` values."""
+    local = obj.__dict__.get("_per_thread_values")
+    if local is None:
+        with _LOCAL_LOCK:
+            local = obj.__dict__.setdefault("_per_thread_values", threading.local())
+    return local.__dict__
+
+
+def _install_per_thread(cls, names):
+    """A :class:`PerThread` on ``cls`` for each of ``names`` that is not already one, nor
+    a property a class defines (Embedding computes ``_gradients`` from its rows)."""
+    for name in names:
+        if not isinstance(inspect.getattr_static(cls, name, None), (PerThread, property)):
+            setattr(cls, name, PerThread(name))
+
+
 class Layer(abc.ABC):
-    """Base of every layer.  See the module docstring for the protocol."""
+    """Base of every layer.  See the module docstring for the protocol, and its
+    "Threads" section for calls from several Python threads: the attributes of
+    ``_call_state`` and ``_per_thread`` (a call's tape, workspace, masks, gradients) are
+    per thread, and a layer is built once, under a lock, by the first call."""
 
     #: Whether the layer passes a mask on (Keras's ``supports_masking``).
     supports_masking = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _install_per_thread(cls, tuple(cls._call_state) + tuple(cls._per_thread))
 
     def __init__(self, name=None, dtype="float32", trainable=True, seed=None, **kwargs):
         input_shape = kwargs.pop("input_shape", None)
@@ -271,7 +369,7 @@ class Layer(abc.ABC):
                           stacklevel=2)
             mask = None
         if not self.built:
-            self._build_for(inputs, several=len(args) > 1)
+            self._build_once(self._build_for, inputs, several=len(args) > 1)
         accepts = _call_parameters(type(self))
         if "mask" in accepts:
             kwargs["mask"] = mask
@@ -279,6 +377,31 @@ class Layer(abc.ABC):
             kwargs["training"] = training
         call_args = tuple(inputs) if len(args) > 1 else (inputs,)
         return self.call(*call_args, **kwargs)
+
+    def _build_once(self, build, *args, **kwargs):
+        """``build(*args, **kwargs)`` unless the layer is built, under the layer's lock:
+        of two threads that call an unbuilt layer at once, one builds it and the other
+        then finds it built (one set of weights, drawn once)."""
+        with self._lock():
+            if not self.built:
+                build(*args, **kwargs)
+
+    def _lock(self):
+        """The layer's own (reentrant) lock, made on first use."""
+        lock = self.__dict__.get("_build_lock")
+        if lock is None:
+            with _LOCAL_LOCK:
+                lock = self.__dict__.setdefault("_build_lock", threading.RLock())
+        return lock
+
+    def __getstate__(self):
+        """Copies and pickles take the attributes, not the locks nor the per-thread call
+        state (a copy starts as a layer never called)."""
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("_build_lock", "_per_thread_values")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
     def _build_for(self, inputs, several):
         shapes = _shapes(inputs)
@@ -332,16 +455,29 @@ class Layer(abc.ABC):
 
     #: The attributes one call sets and its backward reads.  A layer called several
     #: times in a model (a shared layer) gets them saved after each call and put back
-    #: before that call's backward: one tape per call.
+    #: before that call's backward: one tape per call.  Each is a :class:`PerThread`
+    #: attribute, so the saving and restoring is the calling thread's.
     _call_state = ("_tape", "_workspace", "dropout_mask", "recurrent_dropout_mask")
+    #: Further attributes a call or a backward sets that are per thread too (not saved
+    #: per call): the weight gradients, a cell's stack of step tapes, an Embedding's
+    #: gradient rows, a generic RNN's cell gradients.
+    _per_thread = ("_gradients", "_tapes", "_rows", "_cell_gradients")
+
+    def _own_call_state(self):
+        """The names of ``_call_state`` this layer has (set by its constructor or a call
+        in this thread)."""
+        cls = type(self)
+        return [a for a in self._call_state
+                if isinstance(d := inspect.getattr_static(cls, a, None), PerThread)
+                and d.is_set(self)]
 
     def _save_call_state(self):
-        own = {a: self.__dict__[a] for a in self._call_state if a in self.__dict__}
+        own = {a: getattr(self, a) for a in self._own_call_state()}
         return own, [layer._save_call_state() for layer in self.layers]
 
     def _fresh_call_state(self):
         """The call state of a layer never called: no tape, no workspace yet."""
-        own = {a: None for a in self._call_state if a in self.__dict__}
+        own = {a: None for a in self._own_call_state()}
         return own, [layer._fresh_call_state() for layer in self.layers]
 
     def _restore_call_state(self, saved):
@@ -350,6 +486,9 @@ class Layer(abc.ABC):
             object.__setattr__(self, attr, value)
         for layer, state in zip(self.layers, subs):
             layer._restore_call_state(state)
+
+
+_install_per_thread(Layer, Layer._call_state + Layer._per_thread)
 
 
 def _is_array_like(value):

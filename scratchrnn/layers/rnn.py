@@ -10,6 +10,14 @@ What both share lives here, in :class:`RNN`: the options (``return_sequences``,
 ``return_state``, ``go_backwards``, ``stateful``, ``zero_output_for_mask``), checking what a
 call is given, the initial and carried states, the masks, and ``backward``'s handling of
 the gradients of the outputs and final states.
+
+Threads (see :mod:`scratchrnn.layers.layer`, "Threads"): a layer of either backend may be
+called from several Python threads at once.  What a call leaves for ``backward`` — the
+tape, the numba backend's :class:`~scratchrnn.kernels.common.Workspace` (whose buffers are
+per thread), the dropout masks, the weight gradients — is the calling thread's own, so
+every call's outputs are those it gives alone, and a thread's ``backward`` follows that
+thread's latest call.  Building happens once, under the layer's lock.  A stateful layer's
+carried ``states`` are one stream for the layer, shared by every thread.
 """
 
 import numpy as np
@@ -29,6 +37,9 @@ class RNN(Layer):
     (stacked, as Keras's ``StackedRNNCells``).  Returns the last output or the sequence
     (``return_sequences``), followed by the final states (``return_state``).
     ``unroll`` is accepted, as Keras accepts it; it changes nothing in the results.
+
+    Safe to call from several Python threads: a call's tape is per thread and the layer
+    is built once (see the module docstring).
     """
 
     supports_masking = True
@@ -109,7 +120,7 @@ class RNN(Layer):
             raise ValueError("`inputs` must be a 3-D array (batch, timesteps, features) with "
                              f"at least one of each, got shape {x.shape}")
         if not self.built:
-            self.build(x.shape)
+            self._build_once(self.build, x.shape)
         return x
 
     def call(self, inputs, mask=None, training=False, initial_state=None):
@@ -119,6 +130,8 @@ class RNN(Layer):
         from .cells import rnn_cell_forward
         x = self._check_inputs(inputs)
         mask = _check_mask(mask, x.shape[0], x.shape[1])
+        if initial_state is not None:
+            _state_sequence(initial_state, "initial_state", self.state_names)
         states = initial_state
         if states is None and self.stateful and self.states is not None:
             states = self.states
@@ -191,6 +204,14 @@ class FusedRNN(RNN):
     the results.  Keras's SimpleRNN takes neither of the last two, and Keras 3's recurrent
     layers refuse ``input_length`` (only ``Embedding`` takes it): so do these.
 
+    Threads: calls from several Python threads are safe on both backends.  The numba
+    backend reuses buffers from call to call (a :class:`~scratchrnn.kernels.common.Workspace`,
+    which keeps one set per thread); the tape, dropout masks and gradients are per thread
+    (:class:`~scratchrnn.layers.layer.PerThread`), so a thread's ``backward`` follows its
+    own latest call; the first call builds the layer under its lock.  The same inputs and
+    weights on the same Numba (and BLAS) thread count give the same bits; another thread
+    count may change the last bits (see :mod:`scratchrnn.kernels.common`).
+
     ``kernel_regularizer``, ``recurrent_regularizer`` and ``bias_regularizer``
     (:mod:`scratchrnn.regularizers`) add their penalties to ``losses``;
     ``activity_regularizer`` must stay None.
@@ -246,6 +267,7 @@ class FusedRNN(RNN):
         self.recurrent_dropout_mask = None
         self._gradients = None
         self._workspace = None
+        self._states_reset = False     # reset_states(): the next call may change the batch
 
     # --- configuration --------------------------------------------------------------
 
@@ -307,7 +329,8 @@ class FusedRNN(RNN):
 
     def _op_kwargs(self):
         """Extra arguments of the backend's functions: the compiled ones reuse the
-        layer's buffers from call to call (:class:`scratchrnn.kernels.common.Workspace`)."""
+        layer's buffers from call to call (:class:`scratchrnn.kernels.common.Workspace`:
+        one set of buffers per Python thread; ``_workspace`` itself is per thread too)."""
         if backends.resolve(self.backend) != "numba":
             return {}
         if self._workspace is None:
@@ -396,19 +419,26 @@ class FusedRNN(RNN):
     # --- states -----------------------------------------------------------------------
 
     def reset_states(self, states=None):
-        """Stateful layers: set the carried states to zeros, or to ``states``."""
+        """Stateful layers: set the carried states to zeros, or to ``states``.
+
+        After ``reset_states()`` the next call starts from zeros at whatever batch size
+        it is given (the states read as zeros of the old batch size until then); after
+        ``reset_states(states)`` the batch size is that of ``states``."""
         if not self.stateful:
             raise AttributeError(f"{self.name}: reset_states() is for stateful layers "
                                  "(stateful=True)")
         if states is None:
             self.states = None if self.states is None else [np.zeros_like(s)
                                                             for s in self.states]
+            self._states_reset = True
             return
-        batch = np.shape(_as_list(states)[0])[0]
+        states = _state_sequence(states, "states", self.state_names)
+        batch = np.shape(states[0])[0] if states and np.ndim(states[0]) else None
         self.states = self._check_states(states, batch, "states")
+        self._states_reset = False
 
     def _check_states(self, states, batch, argument):
-        states = _as_list(states)
+        states = _state_sequence(states, argument, self.state_names)
         sizes = self._state_sizes()
         if len(states) != len(sizes):
             raise ValueError(
@@ -440,10 +470,16 @@ class FusedRNN(RNN):
             states = self._check_states(initial_state, B, "initial_state")
         elif self.stateful:
             if self.states is not None and self.states[0].shape[0] != B:
-                raise ValueError(
-                    f"{self.name} is stateful with batch size {self.states[0].shape[0]}; "
-                    f"`inputs` must keep it, got batch size {B} (reset_states() to change)")
-            states = self.states or self._zero_states(B)
+                if not self._states_reset:
+                    raise ValueError(
+                        f"{self.name} is stateful with batch size {self.states[0].shape[0]}"
+                        f"; `inputs` must keep it, got batch size {B} (to change it, call "
+                        "reset_states() first, or reset_states(states) with states of the "
+                        "new batch size)")
+                states = None           # reset since: zeros, at this call's batch size
+            else:
+                states = self.states
+            states = states or self._zero_states(B)
         else:
             states = self._zero_states(B)
         self._prepare_call(B, training)
@@ -451,6 +487,7 @@ class FusedRNN(RNN):
         outputs, final_states, cache = self._run(x, states, mask)
         if self.stateful:
             self.states = [s.copy() for s in final_states]
+            self._states_reset = False
         self._tape = (cache, given_state, outputs.shape)
         out = outputs if self.return_sequences else outputs[:, -1]
         return [out, *final_states] if self.return_state else out
@@ -467,8 +504,8 @@ class FusedRNN(RNN):
             raise ValueError(f"`inputs` must have at least one sample, step and feature, "
                              f"got shape {x.shape}")
         if not self.built:
-            self.build(x.shape)
-        elif x.shape[2] != self.input_dim:
+            self._build_once(self.build, x.shape)
+        if x.shape[2] != self.input_dim:
             raise ValueError(f"`inputs` must have {self.input_dim} features (the layer was "
                              f"built for them), got shape {x.shape}")
         return x
@@ -541,8 +578,20 @@ def _sequence_shape(shape):
     return shape
 
 
-def _as_list(states):
-    return list(states) if isinstance(states, (list, tuple)) else [states]
+def _state_sequence(states, argument, names):
+    """``states`` (an array, or a list or tuple of arrays) as a list; anything else (a
+    generator, a dict, a set, a string) is refused by name, not counted as one state."""
+    if isinstance(states, (list, tuple)):
+        return list(states)
+    if isinstance(states, (np.ndarray, np.generic, int, float)) or (
+            hasattr(states, "__array__") and not isinstance(states, (dict, str, bytes))):
+        return [states]
+    kind = type(states).__name__
+    raise TypeError(f"`{argument}` must be a list (or tuple) of {len(names)} array(s) "
+                    f"({', '.join(names)}), or one array for a single state; got a {kind}"
+                    + (" (make it a list first: list(...))"
+                       if hasattr(states, "__iter__") and not isinstance(states, (str, bytes))
+                       else ""))
 
 
 def _as_grad_list(grads, n):

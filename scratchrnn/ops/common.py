@@ -52,6 +52,20 @@ def time_major(x, go_backwards):
     return np.ascontiguousarray(x)
 
 
+def drop_padding(xs, ms):
+    """``xs`` (T, B, F) with the features of masked steps (``ms`` (T, B) False) set to 0.
+
+    A masked step's outputs and states are selected away (:func:`keep`), but its
+    pre-activations would still be computed from the padding, and a NaN or inf there
+    would reach the weight gradients as ``0 · NaN`` (``dkernel = Σ x_tᵀ dz_t`` with
+    ``dz_t = 0``).  Padding never reaches a result: it is replaced here, before any
+    arithmetic.  (Keras's ``tf.where`` passes such a NaN on to the gradients.)
+    """
+    if ms is None:
+        return xs
+    return np.where(np.asarray(ms, dtype=bool)[:, :, None], xs, xs.dtype.type(0))
+
+
 def batch_major(x, go_backwards):
     """Inverse of :func:`time_major`."""
     if go_backwards:

@@ -46,6 +46,7 @@ from . import activations as act
 from .common import (
     batch_major,
     check_sequence_arguments,
+    drop_padding,
     input_projection,
     input_projection_backward,
     keep,
@@ -178,6 +179,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
         else (bias, None)
     xs = time_major(x, go_backwards)                                # (T, B, I)
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+    xs = drop_padding(xs, ms)                                       # padding never used
     T, B, _ = xs.shape
     H = h0.shape[1]
     zx = input_projection(xs, kernel, input_bias, dropout_mask)     # (T, B, 3H)

@@ -47,6 +47,7 @@ from . import activations as act
 from .common import (
     batch_major,
     check_sequence_arguments,
+    drop_padding,
     input_projection,
     input_projection_backward,
     keep,
@@ -148,6 +149,7 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
     check_sequence_arguments(x, {"h0": h0, "c0": c0}, kernel, recurrent_kernel, N_GATES)
     xs = time_major(x, go_backwards)                                # (T, B, I)
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+    xs = drop_padding(xs, ms)                                       # padding never used
     T, B, _ = xs.shape
     H = h0.shape[1]
     zx = input_projection(xs, kernel, bias, dropout_mask)           # (T, B, 4H)

@@ -26,6 +26,7 @@ from . import activations as act
 from .common import (
     batch_major,
     check_sequence_arguments,
+    drop_padding,
     input_projection,
     input_projection_backward,
     keep,
@@ -89,6 +90,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
     check_sequence_arguments(x, {"h0": h0}, kernel, recurrent_kernel, 1)
     xs = time_major(x, go_backwards)                                # (T, B, I)
     ms = None if mask is None else time_major(mask, go_backwards)   # (T, B)
+    xs = drop_padding(xs, ms)                                       # padding never used
     T, B, _ = xs.shape
     H = h0.shape[1]
     zx = input_projection(xs, kernel, bias, dropout_mask)           # (T, B, H)
