@@ -48,6 +48,7 @@ from .. import _checks
 from ..ops import activations as act
 from ..ops.common import (
     batch_major,
+    drop_padding,
     input_projection,
     input_projection_backward,
     keep,
@@ -654,6 +655,7 @@ def rnn_cell_forward(cell, x, states=None, mask=None, go_backwards=False,
 
     xs = time_major(x, go_backwards)                                  # (T, B, F)
     ms = None if mask is None else time_major(mask, go_backwards)     # (T, B)
+    xs = drop_padding(xs, ms)              # padding (NaN included) never reaches a result
     outputs = np.empty((T, B, cell.output_size), dtype=cell.dtype)    # processing order
     out = np.zeros((B, cell.output_size), dtype=cell.dtype)  # "before" step 0, for masks
     steps, step_structure = [], None
