@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .harness import TOLERANCE, compare_arrays
+from .harness import EXCUSABLE_LIMIT, ROUNDING_RATIO, TOLERANCE, compare_arrays, relative_error
 
 #: The modules holding checks, in report order.
 CHECK_MODULES = (
@@ -48,6 +48,7 @@ class Comparison:
         self.dtype = dtype
         self.errors: dict[str, float] = {}
         self.problems: list[str] = []
+        self.excused: dict[str, str] = {}   # group -> the numbers that excuse it
 
     def add(self, group: str, ours, theirs) -> float:
         """Compare arrays (or lists of arrays, paired in order) and keep the worst error
@@ -62,6 +63,25 @@ class Comparison:
 
     def problem(self, text: str) -> None:
         self.problems.append(text)
+
+    def judge_rounding(self, group: str, ours, theirs, exact) -> None:
+        """Excuse ``group``'s float32 excess as rounding of an ill-conditioned problem, by
+        the recurrent suite's rule (:mod:`parity.harness`): ``exact`` is Keras's answer in
+        float64 on the same float32 weights and inputs; the group passes (``PASS*``) only
+        if scratchrnn's error against it is at most 10 times Keras's own float32 error,
+        and the two sides differ by at most ``sqrt(u)``.  Nothing is excused in float64,
+        or when the group is within the tolerance."""
+        error = self.errors.get(group, 0.0)
+        if self.dtype != "float32" or error <= TOLERANCE["float32"]:
+            return
+        ours_off = relative_error(ours, exact)
+        keras_off = relative_error(theirs, exact)
+        note = (f"{group} against float64: scratchrnn f32 {ours_off:.1e}, "
+                f"Keras f32 {keras_off:.1e}")
+        if error <= EXCUSABLE_LIMIT and ours_off <= ROUNDING_RATIO * keras_off:
+            self.excused[group] = "ill-conditioned, excused: " + note
+        else:
+            self.problems.append("not excused: " + note)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +106,8 @@ class CheckResult:
     errors: dict
     problems: tuple = ()
     seconds: float = 0.0
+    excused: tuple = ()            # groups over the tolerance excused as float32 rounding
+    note: str = ""
 
     name = property(lambda self: self.check.name)
     kind = property(lambda self: self.check.kind)
@@ -94,11 +116,14 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return (not self.problems and bool(self.errors)
-                and all(e <= self.check.limit for e in self.errors.values()))
+                and all(e <= self.check.limit or g in self.excused
+                        for g, e in self.errors.items()))
 
     @property
     def verdict(self) -> str:
-        return "PASS" if self.passed else "FAIL"
+        if not self.passed:
+            return "FAIL"
+        return "PASS*" if self.excused else "PASS"
 
     def describe(self) -> str:
         numbers = ", ".join(f"{g}={e:.3g}" for g, e in self.errors.items())
@@ -106,6 +131,7 @@ class CheckResult:
                  f"errors: {numbers or '- (nothing compared)'} "
                  f"(tolerance {self.check.limit:g})"]
         lines += [f"problem: {p}" for p in self.problems]
+        lines += [f"note: {self.note}"] if self.note else []
         lines.append(f"rerun: python -m parity -k {self.name}")
         return "\n".join(lines)
 
@@ -121,7 +147,8 @@ def run_check(check: Check) -> CheckResult:
         cmp.problem(f"raised {type(error).__name__}: {error} "
                     f"({last.filename}:{last.lineno})")
     return CheckResult(check, dict(cmp.errors), tuple(cmp.problems),
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, tuple(cmp.excused),
+                       "; ".join(cmp.excused.values()))
 
 
 def all_checks() -> list[Check]:

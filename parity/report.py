@@ -157,7 +157,8 @@ def check_cells(r: CheckResult) -> list[str]:
     """One component row: name, kind, options, dtype, tolerance, verdict, the worst error of
     each group."""
     return [r.name, r.kind, r.check.options, r.dtype, f"{r.check.limit:.0e}", r.verdict,
-            " ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-"]
+            (" ".join(f"{g}={format_error(e)}" for g, e in r.errors.items()) or "-")
+            + (f"  ({r.note})" if r.note else "")]
 
 
 def format_table(results: list[Result]) -> list[str]:
@@ -247,11 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         if rows
     )
     excused = sum(r.verdict == "PASS*" for r in results)
+    excused_checks = sum(r.verdict == "PASS*" for r in check_results)
     passed = len(results) + len(check_results) - len(failed)
     print(
         f"\n{passed}/{len(results) + len(check_results)} passed ({len(results)} recurrent "
         f"cases, {excused} of them ill-conditioned and excused; {len(check_results)} other "
-        f"checks), {len(failed)} failed; {worst_text}; {elapsed:.1f} s"
+        f"checks, {excused_checks} excused), {len(failed)} failed; {worst_text}; {elapsed:.1f} s"
     )
     return 1 if failed else 0
 
