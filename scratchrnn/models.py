@@ -47,6 +47,7 @@ from . import callbacks as callbacks_module
 from . import data as data_module
 from . import layers as layers_module
 from . import metrics as metrics_module
+from .layers.layer import PerThread
 from .graph import Graph, Input, InputLayer, KerasTensor, _add, _flatten, decode, encode
 
 __all__ = ["Input", "Model", "Sequential", "load_model"]
@@ -98,6 +99,11 @@ class Model:
 
     #: Whether ``summary`` shows what each layer reads (not for a chain).
     _connected_column = True
+
+    # The last call and its weight gradients are the calling thread's own, as a layer's
+    # tape is: threads may share a model, each calling and backpropagating its own batch.
+    _run = PerThread()
+    _weight_grads = PerThread()
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

@@ -112,6 +112,37 @@ def test_a_functional_model_predicts_from_threads():
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_each_thread_backpropagates_through_its_own_model_call(backend):
+    """A model's last run and weight gradients are per thread, as a layer's tape is (a
+    layer called twice keeps its tapes in the run)."""
+    inputs = sr.Input((None, 3))
+    shared = layers.Dense(6, activation="tanh", seed=15)
+    h = layers.LSTM(6, return_sequences=True, backend=backend, seed=11)(inputs)
+    model = sr.Model(inputs, layers.Dense(2, seed=12)(shared(shared(h))))
+    xs = _inputs(2, 3, seed=13)
+    gs = [np.random.default_rng(14 + k).standard_normal((x.shape[0], x.shape[1], 2))
+          .astype("float32") for k, x in enumerate(xs)]
+
+    def alone(k):
+        model(xs[k])
+        return model.backward(gs[k]), model.get_gradients()
+    expected = [_in_thread(lambda k=k: alone(k)) for k in range(2)]
+    between = threading.Barrier(2, timeout=60)      # a failing thread breaks it, no hang
+
+    def work(k):
+        for _ in range(10):
+            model(xs[k])
+            between.wait()                    # the other thread calls before this backward
+            dx, grads = model.backward(gs[k]), model.get_gradients()
+            between.wait()
+            for a, b in zip([dx] + grads, [expected[k][0]] + expected[k][1]):
+                np.testing.assert_array_equal(a, b)
+    _run_threads(work, n=2)
+    with pytest.raises(RuntimeError, match="forward call first"):
+        _in_thread(lambda: model.backward(gs[0]))     # a thread that never called
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_an_unbuilt_layer_is_built_once(backend, monkeypatch):
     layer = layers.LSTM(8, backend=backend, seed=6)
     builds = []
@@ -156,7 +187,7 @@ def test_each_thread_backpropagates_through_its_own_call(backend):
         layer(xs[k])
         return layer.backward(gs[k]), layer.get_gradients()
     expected = [_in_thread(lambda k=k: alone(k)) for k in range(2)]
-    between = threading.Barrier(2)
+    between = threading.Barrier(2, timeout=60)      # a failing thread breaks it, no hang
     got = [None, None]
 
     def work(k):
