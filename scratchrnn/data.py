@@ -37,6 +37,23 @@ def is_stream(x):
         hasattr(x, "__len__") and hasattr(x, "__getitem__"))
 
 
+def refuse_masked(structure, argument, where=""):
+    """Refuse a NumPy masked array anywhere in ``structure`` (an array, or a list / tuple /
+    dict of them): ``np.asarray`` would drop its mask, and the masked entries would train
+    and score as if they were data.  ``where``: the place inside ``argument`` (``[0]``)."""
+    if isinstance(structure, np.ma.MaskedArray):
+        raise TypeError(f"`{argument}`{where} is a NumPy masked array, whose mask would be "
+                        "dropped silently: pass its data (value.filled(0)) and give the "
+                        "entries to skip a zero `sample_weight`, or put a Masking layer first")
+    if isinstance(structure, dict):
+        for key, value in structure.items():
+            refuse_masked(value, argument, f"{where}[{key!r}]")
+    elif isinstance(structure, (list, tuple)):
+        for i, value in enumerate(structure):
+            refuse_masked(value, argument, f"{where}[{i}]")
+    return structure
+
+
 def to_numpy(structure):
     """A batch as NumPy: tensors converted, tuples of inputs made lists (several inputs)."""
     if isinstance(structure, dict):
@@ -48,6 +65,7 @@ def to_numpy(structure):
 
 def split_batch(batch, argument):
     """``(x, y, sample_weight)`` from a batch ``(x, y)``, ``(x, y, w)`` or ``x`` alone."""
+    refuse_masked(batch, argument, " batch")
     if isinstance(batch, tuple) and len(batch) in (2, 3):
         x, y = batch[0], batch[1]
         w = batch[2] if len(batch) == 3 else None

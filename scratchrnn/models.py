@@ -47,8 +47,8 @@ from . import callbacks as callbacks_module
 from . import data as data_module
 from . import layers as layers_module
 from . import metrics as metrics_module
-from .layers.layer import PerThread
 from .graph import Graph, Input, InputLayer, KerasTensor, _add, _flatten, decode, encode
+from .layers.layer import PerThread
 
 __all__ = ["Input", "Model", "Sequential", "load_model"]
 
@@ -401,6 +401,7 @@ class Model:
         """One optimisation step on one batch; returns the batch's loss (before the
         update), or ``[loss, *metrics]`` when the model has metrics (as Keras)."""
         self._require_compiled("train_on_batch")
+        data_module.refuse_masked(sample_weight, "sample_weight")
         x, y = self._check_data(x, y)
         loss, y_pred, mask = self._train_step(x, y, sample_weight)
         return self._batch_result(loss, y, y_pred, mask, sample_weight)
@@ -426,6 +427,7 @@ class Model:
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss on one batch, without training (``training=False``)."""
         self._require_compiled("test_on_batch")
+        data_module.refuse_masked(sample_weight, "sample_weight")
         x, y = self._check_data(x, y)
         return self._test_step(x, y, sample_weight)[0]
 
@@ -514,6 +516,8 @@ class Model:
                 raise ValueError(f"`y` must be None when `{argument}` is a dataset or "
                                  "generator: its batches hold the targets")
             return data_module.BatchStream(x, steps, argument)
+        data_module.refuse_masked(x, argument)
+        data_module.refuse_masked(y, "y")
         if y is None:
             n = data_module.num_samples(x, argument)
             return data_module.ArrayBatches((data_module.as_arrays(x), None), batch_size, False,
@@ -521,6 +525,10 @@ class Model:
         return data_module.ArrayBatches((x, y), batch_size, shuffle, self._rng, steps)
 
     def _check_data(self, x, y, argument=None):
+        data_module.refuse_masked(x, "x" if argument is None else argument,
+                                  "" if argument is None else "[0]")
+        data_module.refuse_masked(y, "y" if argument is None else argument,
+                                  "" if argument is None else "[1]")
         n = data_module.num_samples(x, "x" if argument is None else f"{argument}[0]")
         if y is None:
             raise ValueError("`y` is required: the targets for `x`")
@@ -824,7 +832,7 @@ def _check_input_value(value, tensor):
     """An input array checked against its Input's shape (known sizes only)."""
     if value is None:
         raise ValueError(f"no value given for the model input {tensor.name!r}")
-    arr = np.asarray(value)
+    arr = np.asarray(data_module.refuse_masked(value, "inputs"))
     expected = tensor.shape
     if arr.ndim != len(expected) or any(e is not None and e != a
                                         for e, a in zip(expected, arr.shape)):

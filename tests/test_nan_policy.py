@@ -297,6 +297,39 @@ def test_masked_arrays_are_refused(make):
         make()(x)
 
 
+def _masked(shape):
+    mask = np.zeros(shape, bool)
+    mask.flat[0] = True
+    return np.ma.array(np.ones(shape, np.float32), mask=mask)
+
+
+@pytest.mark.parametrize("call, named", [
+    (lambda m: m.fit(_masked((4, 3)), np.ones((4, 1)), verbose=0), "`x`"),
+    (lambda m: m.fit(np.ones((4, 3)), _masked((4, 1)), verbose=0), "`y`"),
+    (lambda m: m.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0,
+                     validation_data=(np.ones((4, 3)), _masked((4, 1)))),
+     r"`validation_data`\[1\]"),
+    (lambda m: m.fit(iter([(_masked((4, 3)), np.ones((4, 1)))]), verbose=0), r"`x` batch\[0\]"),
+    (lambda m: m.evaluate(np.ones((4, 3)), _masked((4, 1)), verbose=0), "`y`"),
+    (lambda m: m.predict(_masked((4, 3)), verbose=0), "`x`"),
+    (lambda m: m.predict([_masked((4, 3))], verbose=0), r"`x`\[0\]"),
+    (lambda m: m.train_on_batch(np.ones((4, 3)), np.ones((4, 1)),
+                                sample_weight=np.ma.array(np.ones(4))), "`sample_weight`"),
+    (lambda m: m(_masked((4, 3))), "`inputs`"),
+], ids=["fit-x", "fit-y", "validation", "generator", "evaluate", "predict", "predict-list",
+        "sample-weight", "call"])
+def test_models_refuse_masked_arrays_naming_the_argument(call, named):
+    """A masked array's mask would be dropped by ``np.asarray``: its masked entries would
+    train and score as data.  Refused wherever data enters a model."""
+    model = sr.Sequential([layers.Input((3,)), layers.Dense(1, seed=0)])
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(TypeError, match=named + " is a NumPy masked array"):
+        call(model)
+    for a, b in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(a, b)          # refused before any step
+
+
 # --- 6. clear errors --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("split", ["0.2", True, [0.2]])
