@@ -349,7 +349,8 @@ class Seq2Seq(Model):
         return float(loss), probs, mask
 
     def fit(self, source, decoder_input, decoder_target, batch_size=None, epochs=1,
-            verbose="auto", callbacks=None, validation_data=None, shuffle=True):
+            verbose="auto", callbacks=None, validation_data=None, shuffle=True,
+            initial_epoch=0):
         """Train for ``epochs`` passes over the data; returns the :class:`History`.
 
         ``verbose``: 0 silent, 1 (or "auto") a tqdm bar per epoch with the running loss
@@ -357,6 +358,9 @@ class Seq2Seq(Model):
         decoder_input, decoder_target)`` evaluated (teacher forced) after every epoch,
         logged as ``val_loss`` and ``val_<metric>``.  Ctrl-C stops cleanly after the
         current batch (``history.interrupted = True``), as :meth:`Sequential.fit` does.
+        ``initial_epoch``: Keras's, the epoch to resume at (``epochs`` is the index of the
+        last, not a count): a model saved after epoch 1 and loaded resumes with
+        ``fit(..., epochs=2, initial_epoch=1)`` exactly as two epochs straight would go.
         """
         self._require_compiled("fit")
         data = self._check_data(source, decoder_input, decoder_target)
@@ -366,7 +370,7 @@ class Seq2Seq(Model):
                                  "decoder_target)")
             validation_data = self._check_data(*validation_data)
         return self._fit(data, _batch_size(batch_size), epochs, verbose, callbacks,
-                         validation_data, shuffle)
+                         validation_data, shuffle, initial_epoch)
 
     # --- inference -------------------------------------------------------------------------
 
