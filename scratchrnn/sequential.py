@@ -220,9 +220,10 @@ class Sequential(Model):
         spec = config.get("input")
         if spec is not None:
             if "batch_shape" in spec:
-                model.add(Input(batch_shape=spec["batch_shape"], dtype=spec["dtype"]))
+                model.add(Input(batch_shape=spec["batch_shape"], dtype=spec["dtype"],
+                                name=spec.get("name")))
             else:                        # checkpoints written before the functional API
-                model.add(Input(spec["shape"], dtype=spec["dtype"]))
+                model.add(Input(spec["shape"], dtype=spec["dtype"], name=spec.get("name")))
         made = {}
         for layer_spec in config["layers"]:
             name = layer_spec["config"].get("name")

@@ -402,3 +402,16 @@ def test_save_errors_name_the_destination_not_the_temporary_file(tmp_path, monke
         model.save(tmp_path / "dir.npz")
     assert info.value.filename == str(tmp_path / "dir.npz")
     assert [p.name for p in tmp_path.iterdir()] == ["dir.npz"]
+
+
+@pytest.mark.parametrize("batch_shape", [False, True])
+def test_a_sequential_keeps_its_input_name_through_config_and_checkpoint(tmp_path, batch_shape):
+    make = (lambda: sr.Input(batch_shape=(2, 5, 3), name="windows")) if batch_shape else (
+        lambda: sr.Input((5, 3), name="windows"))
+    model = sr.Sequential([make(), sr.layers.LSTM(2, seed=0)], name="m")
+    again = sr.Sequential.from_config(model.get_config())
+    assert again.inputs[0].name == "windows" and again.layers[0].name == model.layers[0].name
+    model.save(tmp_path / "m.npz")
+    loaded = sr.load_model(tmp_path / "m.npz")
+    assert loaded.inputs[0].name == "windows"
+    assert loaded.input_shape == model.input_shape
