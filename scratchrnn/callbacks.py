@@ -87,6 +87,11 @@ class MonitorCallback(Callback):
                                      or not isinstance(baseline, numbers.Real)):
             raise TypeError(f"`{baseline_argument}` must be None or a number, "
                             f"got {baseline!r}")
+        if baseline is not None and math.isnan(baseline):
+            # NaN loses every comparison: as a reference it would mean "no reference"
+            # in some checks and "never beaten" in others; None says what is meant.
+            raise ValueError(f"`{baseline_argument}` must not be NaN: give None for no "
+                             "threshold, or a number")
         self.monitor = monitor
         self.mode = mode
         self.min_delta = abs(float(min_delta))
@@ -101,7 +106,7 @@ class MonitorCallback(Callback):
         """Whether ``current`` beats ``reference`` (None: nothing yet).  A NaN is never an
         improvement, not even the first value (Keras starts from ±inf, where NaN loses
         every comparison): it never becomes the "best" that later values must beat, and
-        a NaN reference (a NaN ``baseline``) is no reference."""
+        a NaN reference is no reference (a NaN ``baseline`` is refused at construction)."""
         if math.isnan(current):
             return False
         if reference is None or math.isnan(reference):

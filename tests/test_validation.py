@@ -446,6 +446,11 @@ CASES = [
     Case("model-checkpoint-threshold",
          lambda: callbacks.ModelCheckpoint("m.npz", initial_value_threshold="x"), TypeError,
          ["`initial_value_threshold`", "number", "got 'x'"]),
+    Case("early-stopping-nan-baseline", lambda: callbacks.EarlyStopping(baseline=np.nan),
+         ValueError, ["`baseline`", "must not be NaN", "None"]),
+    Case("model-checkpoint-nan-threshold",
+         lambda: callbacks.ModelCheckpoint("m.npz", initial_value_threshold=float("nan")),
+         ValueError, ["`initial_value_threshold`", "must not be NaN"]),
     # NaN and overflow policy, numbers that must not change quietly (issue 16, 4-6)
     Case("loss-nan-sample-weight",
          lambda: losses.MeanSquaredError()(Y2, Y2, sample_weight=[np.nan, 1.0]), ValueError,
