@@ -750,13 +750,16 @@ def load_model(path, compile=True, custom_objects=None):
 
 def _make(config, arrays, compile, custom_objects):
     cls = _model_classes()[config["class_name"]]
-    if cls.__name__ == "Seq2Seq":
-        model = cls.from_config(config["config"])
-    else:
-        model = cls.from_config(config["config"], custom_objects=custom_objects)
-    if not getattr(model, "built", True):
-        model.build()
     names = [k for k in arrays if k.startswith("weight_")]
+    from .layers.layer import weight_budget
+    # The layers may build no more weight entries than the file stores (see weight_budget).
+    with weight_budget(sum(arrays[k].size for k in names)):
+        if cls.__name__ == "Seq2Seq":
+            model = cls.from_config(config["config"])
+        else:
+            model = cls.from_config(config["config"], custom_objects=custom_objects)
+        if not getattr(model, "built", True):
+            model.build()
     if any(not _WEIGHT_NAME.fullmatch(k) for k in names):
         raise ValueError(f"unexpected weight names {sorted(names)[:8]}")
     names.sort(key=lambda k: int(k[7:]))

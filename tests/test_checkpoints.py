@@ -415,3 +415,26 @@ def test_a_sequential_keeps_its_input_name_through_config_and_checkpoint(tmp_pat
     loaded = sr.load_model(tmp_path / "m.npz")
     assert loaded.inputs[0].name == "windows"
     assert loaded.input_shape == model.input_shape
+
+
+@pytest.mark.parametrize("units", [10 ** 9, 10 ** 15, 3])
+def test_a_forged_config_asking_for_huge_layers_is_refused_before_allocating(tmp_path, units):
+    """The layers may build no more weight entries than the file stores: a Dense of 10**9
+    units (an 8 GB kernel, then its initialisation) is refused at once, without
+    allocating, as is a wrong small size."""
+    import tracemalloc
+
+    def edit(config):
+        config["config"]["layers"][0]["config"]["units"] = units
+    path = forge(tmp_path / f"huge-{units}.npz", edit=edit)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as info:
+            sr.load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert str(path) in message and peak < 50 * 2 ** 20
+    assert "weight entries the file still has" in message, message
+    sr.load_model(forge(tmp_path / "intact.npz"))          # the same file unforged loads

@@ -61,6 +61,7 @@ A layer of your own gets all of this by keeping what ``backward`` needs on ``sel
 """
 
 import abc
+import contextlib
 import copy
 import inspect
 import re
@@ -129,6 +130,36 @@ class PerThread:
 
 
 _LOCAL_LOCK = threading.Lock()
+
+_budget = threading.local()     # the weight entries a checkpoint being loaded still allows
+
+
+@contextlib.contextmanager
+def weight_budget(entries):
+    """While the block runs in this thread, layers may create at most ``entries`` weight
+    entries in all, or :meth:`Layer._add_weight` raises ``ValueError`` before allocating.
+    ``load_model`` sets it to what the checkpoint stores: a genuine checkpoint's config
+    builds exactly those weights, and a forged one (its digest recomputed) cannot make a
+    layer allocate gigabytes — or initialise them for an hour — before the mismatch is
+    found."""
+    previous = getattr(_budget, "left", None)
+    _budget.left = int(entries)
+    try:
+        yield
+    finally:
+        _budget.left = previous
+
+
+def _spend_budget(layer, name, shape):
+    left = getattr(_budget, "left", None)
+    if left is None:
+        return
+    entries = int(np.prod(shape, dtype=object))       # Python ints: no overflow
+    if entries > left:
+        raise ValueError(f"its config asks {layer.name!r} for a weight {name!r} of shape "
+                         f"{tuple(shape)} ({entries:,} entries), more than the "
+                         f"{left:,} weight entries the file still has for it")
+    _budget.left = left - entries
 
 
 def _thread_values(obj):
@@ -350,6 +381,7 @@ class Layer(abc.ABC):
 
     def _add_weight(self, name, shape, initializer):
         """Create weight ``name`` of ``shape`` from an initialiser ``f(shape, rng)``."""
+        _spend_budget(self, name, shape)
         setattr(self, name, np.ascontiguousarray(initializer(shape, self._rng),
                                                  dtype=self.dtype))
         self.weight_names.append(name)
