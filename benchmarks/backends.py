@@ -45,6 +45,7 @@ class Scratch:
             import numba
             numba.set_num_threads(threads)
             info["numba_threads"] = numba.get_num_threads()
+            info["numba_threading_layer"] = numba.config.THREADING_LAYER   # as asked
         return info
 
     def versions(self):

@@ -23,15 +23,16 @@ def _cell_text(r):
 def table(report):
     """Median milliseconds per backend (± half the inter-quartile range, in % of the
     median), numba's speed-up on Keras CPU, and each backend's share of sgemm peak."""
-    lines = [f"machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; "
-             f"{report['date']}; {report['wall_s']} s"]
+    lines = [f"machine: {describe_machine(report['machine'])}; {report['date']}; "
+             f"{report['wall_s']} s"]
     for run in report["runs"]:
         by = _by_key(run)
         backends = [b for b in ORDER if any(k[3] == b for k in by)]
         lines.append("")
-        lines.append(f"== {run['threads']} thread(s); sgemm peak {run['sgemm_peak_gflops']:.0f} "
-                     f"GFLOP/s; skipped: " + (", ".join(f"{k} ({v})" for k, v in
-                                                        run["skipped"].items()) or "none"))
+        over = " (more threads than cores: oversubscribed)" if run.get("oversubscribed") else ""
+        skipped = ", ".join(f"{k} ({v})" for k, v in run["skipped"].items()) or "none"
+        lines.append(f"== {run['threads']} thread(s){over}; sgemm peak "
+                     f"{run['sgemm_peak_gflops']:.0f} GFLOP/s; skipped: {skipped}")
         header = (f"{'cell':<9} {'B,T,I,H':<16} {'mode':<8} "
                   + " ".join(f"{b:>14}" for b in backends)
                   + f" {'numba/keras':>11} {'numba/numpy':>11}  % peak (numba, keras)")
@@ -49,6 +50,20 @@ def table(report):
                         f" {_ratio(rows, 'numpy', 'numba'):>11}  "
                         + _peaks(rows, run["sgemm_peak_gflops"]))
     return "\n".join(lines)
+
+
+def describe_machine(m):
+    """One line: CPU, vector width, cores, the BLAS kernels (older reports lack some)."""
+    cores = f"{m['cores']} cores"
+    if m.get("usable_cores") not in (None, m["cores"]):
+        cores += f" ({m['usable_cores']} usable)"
+    text = f"{m['cpu']}, {m.get('vector') or 'vector width not recorded'}, {cores}"
+    blas = sorted({f"{b['internal_api']} {b.get('architecture')}" for b in m.get("blas", [])})
+    if blas:
+        text += "; BLAS " + ", ".join(blas)
+    if m.get("OPENBLAS_CORETYPE"):
+        text += f" (OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']})"
+    return text
 
 
 def _timed(r):

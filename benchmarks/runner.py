@@ -78,16 +78,71 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The vector extensions that decide a float32 GEMM's speed: ``{"avx2": ..., "fma": ...,
+    "avx512f": ...}`` and the widest of them as ``"vector"`` (``"AVX-512"``, ``"AVX2"``,
+    ``"SSE"``, or None where /proc/cpuinfo is not there)."""
+    try:
+        with open(cpuinfo) as f:
+            flags = set(next(line for line in f if line.startswith(("flags", "Features")))
+                        .split(":", 1)[1].split())
+    except (OSError, StopIteration):
+        return {"avx2": None, "fma": None, "avx512f": None, "vector": None}
+    found = {name: name in flags for name in ("avx2", "fma", "avx512f")}
+    found["vector"] = ("AVX-512" if found["avx512f"] else "AVX2" if found["avx2"] else "SSE")
+    return found
+
+
+def blas_libraries():
+    """Every BLAS in the process as threadpoolctl sees it — NumPy's and SciPy's (the one
+    Numba's ``np.dot`` calls) — with the kernel set it chose (``architecture``: OpenBLAS's
+    ``Haswell`` on AVX2, ``SkylakeX`` or ``Cooperlake`` on AVX-512)."""
+    import numpy as np  # noqa: F401  (its BLAS)
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+    except ImportError:
+        pass
+    from threadpoolctl import threadpool_info
+    return [{"library": os.path.basename(p["filepath"]), "internal_api": p["internal_api"],
+             "version": p.get("version"), "architecture": p.get("architecture"),
+             "threading_layer": p.get("threading_layer")}
+            for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def usable_cores():
+    """The cores this process may run on (a container or ``taskset`` may allow fewer than
+    ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:                      # not Linux
+        return os.cpu_count()
+
+
 def machine():
+    """What decides the results: CPU model and vector width, cores, the BLAS kernels."""
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo") as f:
             cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
     except (OSError, StopIteration):
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform(),
+    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable_cores(),
+            **cpu_flags(), "blas": blas_libraries(),
+            "python": platform.python_version(), "platform": platform.platform(),
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
+def child_environment(threads, environ=None):
+    """The environment of a backend's process at ``threads`` threads: every pool set
+    before it starts; Numba allowed as many threads as asked even beyond the cores
+    (``NUMBA_NUM_THREADS`` caps ``set_num_threads``; its default is the core count), so
+    that ``--threads 16`` runs on any machine — oversubscribed where there are fewer
+    cores, which the run records."""
+    environ = dict(os.environ if environ is None else environ)
+    numba_cap = max(threads, int(environ.get("NUMBA_NUM_THREADS") or 0), os.cpu_count() or 1)
+    return dict(environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                MKL_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(numba_cap),
+                TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def schedule(backends, rounds=ROUNDS):
@@ -160,8 +215,7 @@ class Child:
 
     def __init__(self, threads, backend):
         self.backend = backend
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-                   MKL_NUM_THREADS=str(threads), TF_CPP_MIN_LOG_LEVEL="3")
+        env = child_environment(threads)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks", "--serve", str(threads), "--backend", backend],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True,
@@ -206,7 +260,8 @@ def run_threads(threads, backends, configs, cells, budget_s, progress, rounds=RO
             child.close()
     records += [_skip(cell, config, mode, name, threads, why) for name, why in skipped.items()
                 for cell in cells for config in configs for mode in MODES]
-    return {"threads": threads, "sgemm_peak_gflops": _peak_in_child(threads),
+    return {"threads": threads, "oversubscribed": threads > usable_cores(),
+            "sgemm_peak_gflops": _peak_in_child(threads),
             "backends": info, "skipped": skipped, "records": records}
 
 
@@ -313,7 +368,7 @@ def main(argv=None):
 
 
 def _peak_in_child(threads):
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+    env = child_environment(threads)
     out = subprocess.run([sys.executable, "-c", "from benchmarks.runner import sgemm_peak; "
                           "print(sgemm_peak())"], env=env, stdout=subprocess.PIPE,
                          check=True, cwd=os.path.dirname(HERE), text=True)

@@ -3,12 +3,13 @@ one small matrix run end to end on the numpy backend (no TensorFlow)."""
 
 import io
 import json
+import os
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from benchmarks import runner
+from benchmarks import report, runner
 from benchmarks.backends import Skip
 
 TINY = (2, 5, 3, 4)
@@ -115,3 +116,43 @@ def test_a_small_matrix_end_to_end(monkeypatch):
         assert r["gflops"] == pytest.approx(
             runner.gemm_flops(r["cell"], tuple(r["config"]), r["mode"])
             / (r["median_ms"] / 1e3) / 1e9)
+
+
+def test_the_machine_record_names_what_decides_the_result(tmp_path):
+    m = runner.machine()
+    assert m["cores"] >= m["usable_cores"] >= 1
+    assert m["vector"] in ("AVX-512", "AVX2", "SSE", None)
+    with open("/proc/cpuinfo") as f:
+        text = f.read()
+    assert m["avx512f"] == (" avx512f" in text) and m["avx2"] == (" avx2" in text)
+    assert any(b["internal_api"] for b in m["blas"])            # NumPy's BLAS at least
+    assert all({"library", "architecture", "version"} <= set(b) for b in m["blas"])
+    # A cpuinfo of each kind, and none at all.
+    for flags, vector in (("fpu sse2 avx avx2 fma", "AVX2"),
+                          ("fpu avx2 fma avx512f avx512bw", "AVX-512"), ("fpu sse2", "SSE")):
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        assert runner.cpu_flags(str(path))["vector"] == vector
+    assert runner.cpu_flags(str(tmp_path / "missing"))["vector"] is None
+    line = report.describe_machine(m)
+    assert m["cpu"] in line and f"{m['cores']} cores" in line
+
+
+@pytest.mark.parametrize("threads", [1, 2, 16])
+def test_any_thread_count_runs_on_any_machine(threads):
+    """Numba caps its threads at NUMBA_NUM_THREADS (default: the cores): the child's
+    environment lifts the cap, so --threads 16 runs on two cores, oversubscribed."""
+    env = runner.child_environment(threads, {"PATH": "/bin"})
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == str(threads)
+    assert int(env["NUMBA_NUM_THREADS"]) >= max(threads, os.cpu_count())
+    assert env["PATH"] == "/bin"
+
+
+def test_a_numba_child_sets_more_threads_than_cores():
+    threads = os.cpu_count() + 2
+    child = runner.Child(threads, "numba")
+    try:
+        reply = child.ask("configure")
+    finally:
+        child.close()
+    assert reply["info"]["numba_threads"] == threads
