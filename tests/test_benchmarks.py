@@ -5,6 +5,7 @@ import io
 import json
 import os
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -156,3 +157,18 @@ def test_a_numba_child_sets_more_threads_than_cores():
     finally:
         child.close()
     assert reply["info"]["numba_threads"] == threads
+
+
+@given(m=st.integers(1, 9), k=st.integers(1, 17), n=st.integers(1, 33),
+       dtype=st.sampled_from(["float32", "float64"]))
+def test_the_register_blocked_product_equals_np_dot(m, k, n, dtype):
+    from benchmarks.small_products import register_blocked
+    rng = np.random.default_rng(m * 1000 + k * 40 + n)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)           # every entry must be written
+    register_blocked(a, b, out)
+    np.testing.assert_allclose(out, a @ b, rtol={"float32": 1e-5, "float64": 1e-12}[dtype],
+                               atol={"float32": 1e-5, "float64": 1e-12}[dtype])
+    if m * k * n > 1:                               # negative control: a wrong product fails
+        with pytest.raises(AssertionError):
+            np.testing.assert_allclose(out, a @ b + 1e-3, rtol=1e-5, atol=1e-6)
