@@ -6,11 +6,9 @@ A layer's ``backend=None`` follows the global default, set by :func:`set_backend
 by the environment variable ``SCRATCHRNN_BACKEND`` (read at import); it is ``"numpy"``.
 """
 
-import importlib
 import os
 
 BACKENDS = ("numpy", "numba")
-_PACKAGES = {"numpy": "scratchrnn.ops", "numba": "scratchrnn.kernels"}
 
 
 def check(name, argument="backend"):
@@ -39,15 +37,20 @@ def resolve(backend):
 
 def cell_module(backend, cell):
     """The module holding ``cell``'s forward and backward (``"lstm"``, ``"gru"``,
-    ``"simple_rnn"``) for ``backend`` (None: the global default)."""
-    backend = resolve(backend)
-    if backend == "numba":
+    ``"simple_rnn"``) for ``backend`` (None: the global default): ``scratchrnn/ops/<cell>.py``
+    or ``scratchrnn/kernels/<cell>.py``.  Both define the same entry functions with the same
+    signatures (``lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias, *, mask=..., ...)``)
+    and the same cache record (``LSTMCache``, ...), so a layer calls either the same way."""
+    if resolve(backend) == "numpy":
+        from .ops import gru, lstm, simple_rnn
+    else:
         try:
             import numba  # noqa: F401
         except ImportError as err:
             raise ImportError("backend='numba' needs numba (and scipy, for np.dot inside "
                               "compiled code): pip install numba scipy") from err
-    return importlib.import_module(f"{_PACKAGES[backend]}.{cell}")
+        from .kernels import gru, lstm, simple_rnn
+    return {"lstm": lstm, "gru": gru, "simple_rnn": simple_rnn}[cell]
 
 
 def count_params(x):

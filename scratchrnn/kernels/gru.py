@@ -207,7 +207,7 @@ def _backward_loop(douts, dh_T, U_recT, feature_major, U_hT, mask, zero_output_f
     return dh_0
 
 
-def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
+def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None, go_backwards=False,
                 activation=act.TANH, recurrent_activation=act.SIGMOID, reset_after=True,
                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
                 workspace=None):
@@ -230,13 +230,15 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
                           None if recurrent_bias is None else np.ascontiguousarray(recurrent_bias),
                           ms, zero_output_for_mask, rec_mask, h_mask, reset_after, activation,
                           recurrent_activation, h_prev, u, outputs, split.blocks)
-        cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
-                         bias is not None, reset_after, go_backwards, zero_output_for_mask,
-                         activation, recurrent_activation)
+        cache = GRUCache(x=xs, h_prev=h_prev, gates=gates, u=u, mask=ms, dropout_mask=dropout_mask,
+                         recurrent_dropout_mask=recurrent_dropout_mask, use_bias=bias is not None,
+                         reset_after=reset_after, go_backwards=go_backwards,
+                         zero_output_for_mask=zero_output_for_mask, activation=activation,
+                         recurrent_activation=recurrent_activation)
         return (outputs, h), cache
 
 
-def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
+def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, *, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()

@@ -152,7 +152,7 @@ def _backward_loop(douts, dh_T, dc_T, UT, feature_major, mask, zero_output_for_m
     return dh_0, dc_0
 
 
-def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
+def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, *, mask=None,
                  go_backwards=False, activation=act.TANH, recurrent_activation=act.SIGMOID,
                  zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None,
                  workspace=None):
@@ -172,13 +172,15 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
         h, c = _forward_loop(gates, loop_bias(bias, gates), h0, c0, U, fm, ms,
                              zero_output_for_mask, recurrent_dropout_mask, activation,
                              recurrent_activation, h_prev, c_prev, act_c, outputs, split.blocks)
-        cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
-                          recurrent_dropout_mask, bias is not None, go_backwards,
-                          zero_output_for_mask, activation, recurrent_activation)
+        cache = LSTMCache(x=xs, h_prev=h_prev, c_prev=c_prev, gates=gates, act_c=act_c, mask=ms,
+                          dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
+                          use_bias=bias is not None, go_backwards=go_backwards,
+                          zero_output_for_mask=zero_output_for_mask, activation=activation,
+                          recurrent_activation=recurrent_activation)
         return (outputs, h, c), cache
 
 
-def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, workspace=None):
+def lstm_backward(d_outputs, dh_T, dc_T, cache, kernel, recurrent_kernel, *, workspace=None):
     """:func:`scratchrnn.ops.lstm.lstm_backward`, its time loop compiled."""
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()

@@ -108,7 +108,7 @@ def _backward_loop(douts, dh_T, UT, feature_major, mask, zero_output_for_mask, r
     return dh_0
 
 
-def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
+def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None,
                        go_backwards=False, activation=act.TANH, zero_output_for_mask=False,
                        dropout_mask=None, recurrent_dropout_mask=None, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_forward`, its time loop compiled;
@@ -124,12 +124,14 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
         outputs = np.empty((B, T, H), xs.dtype)        # handed to the user, never reused
         h = _forward_loop(hs, loop_bias(bias, hs), h0, U, fm, ms, zero_output_for_mask,
                           recurrent_dropout_mask, activation, h_prev, outputs, split.blocks)
-        cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
-                               bias is not None, go_backwards, zero_output_for_mask, activation)
+        cache = SimpleRNNCache(x=xs, h_prev=h_prev, h=hs, mask=ms, dropout_mask=dropout_mask,
+                               recurrent_dropout_mask=recurrent_dropout_mask,
+                               use_bias=bias is not None, go_backwards=go_backwards,
+                               zero_output_for_mask=zero_output_for_mask, activation=activation)
         return (outputs, h), cache
 
 
-def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, workspace=None):
+def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, *, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
     with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
         ws = workspace or Workspace()

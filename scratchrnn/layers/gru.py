@@ -34,11 +34,13 @@ class GRU(FusedRNN):
         return (2, gh) if self.reset_after else (gh,)
 
     def _run(self, x, states, mask):
+        # self.ops: scratchrnn/ops/gru.py, or scratchrnn/kernels/gru.py (backend="numba")
         (outputs, h), cache = self.ops.gru_forward(
-            x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask,
-            self.go_backwards, self._activation, self._recurrent_activation,
-            self.reset_after, self.zero_output_for_mask, self.dropout_mask,
-            self.recurrent_dropout_mask, **self._op_kwargs())
+            x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+            go_backwards=self.go_backwards, activation=self._activation,
+            recurrent_activation=self._recurrent_activation, reset_after=self.reset_after,
+            zero_output_for_mask=self.zero_output_for_mask, dropout_mask=self.dropout_mask,
+            recurrent_dropout_mask=self.recurrent_dropout_mask, **self._op_kwargs())
         return outputs, [h], cache
 
     def _run_backward(self, d_outputs, d_states, cache):

@@ -41,11 +41,13 @@ class LSTM(FusedRNN):
         return bias
 
     def _run(self, x, states, mask):
+        # self.ops: scratchrnn/ops/lstm.py, or scratchrnn/kernels/lstm.py (backend="numba")
         (outputs, h, c), cache = self.ops.lstm_forward(
-            x, states[0], states[1], self.kernel, self.recurrent_kernel, self.bias, mask,
-            self.go_backwards, self._activation, self._recurrent_activation,
-            self.zero_output_for_mask, self.dropout_mask, self.recurrent_dropout_mask,
-            **self._op_kwargs())
+            x, states[0], states[1], self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+            go_backwards=self.go_backwards, activation=self._activation,
+            recurrent_activation=self._recurrent_activation,
+            zero_output_for_mask=self.zero_output_for_mask, dropout_mask=self.dropout_mask,
+            recurrent_dropout_mask=self.recurrent_dropout_mask, **self._op_kwargs())
         return outputs, [h, c], cache
 
     def _run_backward(self, d_outputs, d_states, cache):

@@ -13,10 +13,12 @@ class SimpleRNN(FusedRNN):
     ops_name = "simple_rnn"
 
     def _run(self, x, states, mask):
+        # self.ops: scratchrnn/ops/simple_rnn.py, or scratchrnn/kernels/simple_rnn.py (numba)
         (outputs, h), cache = self.ops.simple_rnn_forward(
-            x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask,
-            self.go_backwards, self._activation, self.zero_output_for_mask,
-            self.dropout_mask, self.recurrent_dropout_mask, **self._op_kwargs())
+            x, states[0], self.kernel, self.recurrent_kernel, self.bias, mask=mask,
+            go_backwards=self.go_backwards, activation=self._activation,
+            zero_output_for_mask=self.zero_output_for_mask, dropout_mask=self.dropout_mask,
+            recurrent_dropout_mask=self.recurrent_dropout_mask, **self._op_kwargs())
         return outputs, [h], cache
 
     def _run_backward(self, d_outputs, d_states, cache):

@@ -164,7 +164,7 @@ def gru_step_backward(dh, cache, recurrent_kernel, recurrent_dropout_mask, reset
     return dzx, dzh, dh_prev
 
 
-def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwards=False,
+def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None, go_backwards=False,
                 activation=act.TANH, recurrent_activation=act.SIGMOID, reset_after=True,
                 zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
     """Run a GRU over a sequence.
@@ -172,6 +172,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
     x: (B, T, I); h0: (B, H); kernel: (I, 3H); recurrent_kernel: (H, 3H);
     bias: None, (2, 3H) when reset_after or (3H,) otherwise; mask: (B, T) bool or None;
     dropout masks: None or (G, B, I) / (G, B, H), G in {1, 3}.
+    The arguments after ``bias`` are keyword-only; ``cache`` is a :class:`GRUCache`.
     Returns ``(outputs, h_T), cache`` with outputs (B, T, H) in processing order.
     """
     check_sequence_arguments(x, {"h0": h0}, kernel, recurrent_kernel, N_GATES)
@@ -200,9 +201,11 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None, go_backwa
         h = keep(m, h_new, h)
         outputs[s] = out
 
-    cache = GRUCache(xs, h_prev, gates, u, ms, dropout_mask, recurrent_dropout_mask,
-                     bias is not None, reset_after, go_backwards, zero_output_for_mask,
-                     activation, recurrent_activation)
+    cache = GRUCache(x=xs, h_prev=h_prev, gates=gates, u=u, mask=ms, dropout_mask=dropout_mask,
+                     recurrent_dropout_mask=recurrent_dropout_mask, use_bias=bias is not None,
+                     reset_after=reset_after, go_backwards=go_backwards,
+                     zero_output_for_mask=zero_output_for_mask, activation=activation,
+                     recurrent_activation=recurrent_activation)
     return (batch_major(outputs, False), h), cache
 
 

@@ -136,13 +136,14 @@ def lstm_step_backward(dh, dc, cache, recurrent_kernel, recurrent_dropout_mask,
     return dz, dh_prev, dc_prev
 
 
-def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
+def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, *, mask=None,
                  go_backwards=False, activation=act.TANH, recurrent_activation=act.SIGMOID,
                  zero_output_for_mask=False, dropout_mask=None, recurrent_dropout_mask=None):
     """Run an LSTM over a sequence.
 
     x: (B, T, I); h0, c0: (B, H); kernel: (I, 4H); recurrent_kernel: (H, 4H); bias: (4H,) or None;
     mask: (B, T) bool or None; dropout masks: None or (G, B, I) / (G, B, H), G in {1, 4}.
+    The arguments after ``bias`` are keyword-only; ``cache`` is an :class:`LSTMCache`.
     Returns ``(outputs, h_T, c_T), cache`` where outputs: (B, T, H) is in processing order
     (reversed when ``go_backwards``, as Keras returns it) and the last output is ``outputs[:, -1]``.
     """
@@ -172,9 +173,11 @@ def lstm_forward(x, h0, c0, kernel, recurrent_kernel, bias=None, mask=None,
         c = keep(m, c_new, c)
         outputs[s] = out
 
-    cache = LSTMCache(xs, h_prev, c_prev, gates, act_c, ms, dropout_mask,
-                      recurrent_dropout_mask, bias is not None, go_backwards,
-                      zero_output_for_mask, activation, recurrent_activation)
+    cache = LSTMCache(x=xs, h_prev=h_prev, c_prev=c_prev, gates=gates, act_c=act_c, mask=ms,
+                      dropout_mask=dropout_mask, recurrent_dropout_mask=recurrent_dropout_mask,
+                      use_bias=bias is not None, go_backwards=go_backwards,
+                      zero_output_for_mask=zero_output_for_mask, activation=activation,
+                      recurrent_activation=recurrent_activation)
     return (batch_major(outputs, False), h, c), cache
 
 

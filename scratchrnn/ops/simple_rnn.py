@@ -78,13 +78,14 @@ def simple_rnn_step_backward(dh, cache, recurrent_kernel, recurrent_dropout_mask
     return da, dh_prev
 
 
-def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
+def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None,
                        go_backwards=False, activation=act.TANH, zero_output_for_mask=False,
                        dropout_mask=None, recurrent_dropout_mask=None):
     """Run a SimpleRNN over a sequence.
 
     x: (B, T, I); h0: (B, H); kernel: (I, H); recurrent_kernel: (H, H); bias: (H,) or None;
     mask: (B, T) bool or None; dropout masks: None or (1, B, I) / (1, B, H).
+    The arguments after ``bias`` are keyword-only; ``cache`` is a :class:`SimpleRNNCache`.
     Returns ``(outputs, h_T), cache`` with outputs (B, T, H) in processing order.
     """
     check_sequence_arguments(x, {"h0": h0}, kernel, recurrent_kernel, 1)
@@ -109,8 +110,10 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, mask=None,
         h = keep(m, h_new, h)
         outputs[s] = out
 
-    cache = SimpleRNNCache(xs, h_prev, hs, ms, dropout_mask, recurrent_dropout_mask,
-                           bias is not None, go_backwards, zero_output_for_mask, activation)
+    cache = SimpleRNNCache(x=xs, h_prev=h_prev, h=hs, mask=ms, dropout_mask=dropout_mask,
+                           recurrent_dropout_mask=recurrent_dropout_mask,
+                           use_bias=bias is not None, go_backwards=go_backwards,
+                           zero_output_for_mask=zero_output_for_mask, activation=activation)
     return (batch_major(outputs, False), h), cache
 
 
