@@ -297,6 +297,20 @@ def split_validation(x, y, validation_split, validation_data):
     return take(x, head), take(y, head), (take(x, tail), take(y, tail))
 
 
+def sample_weights(value, n, argument="sample_weight"):
+    """``value`` as an array of one weight per sample (``(n,)``, or ``(n, steps)`` for
+    per-step weights), or None; checked here so that a wrong length fails before any
+    step rather than in some batch."""
+    if value is None:
+        return None
+    refuse_masked(value, argument)
+    w = np.asarray(value)
+    if w.ndim not in (1, 2) or w.shape[0] != n:
+        raise ValueError(f"`{argument}` must hold one weight per sample, shape ({n},) or "
+                         f"({n}, steps), got shape {w.shape}")
+    return w
+
+
 def batch_size_argument(value):
     """``batch_size``: None is Keras's 32."""
     return 32 if value is None else _checks.positive_int(value, "batch_size")

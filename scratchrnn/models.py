@@ -452,12 +452,14 @@ class Model:
         return data_module.concatenate(outs)
 
     def evaluate(self, x, y=None, batch_size: int | None = None, verbose: int = 0,
-                 return_dict: bool = False, steps: int | None = None):
+                 return_dict: bool = False, steps: int | None = None, sample_weight=None):
         """The loss (and metrics) over ``x, y`` (or the batches of a dataset, PyDataset
         or generator ``x``): each batch's loss weighted by its size, as Keras's loss
-        tracker does; metrics accumulated over every sample."""
+        tracker does; metrics accumulated over every sample.  ``sample_weight``: one
+        weight per sample (or per sample and step), with arrays only."""
         self._require_compiled("evaluate")
-        source = self._source(x, y, data_module.batch_size_argument(batch_size), False, steps, "x")
+        source = self._source(x, y, data_module.batch_size_argument(batch_size), False, steps,
+                              "x", sample_weight)
         logs = self._evaluate(source, None, verbose)
         if return_dict:
             return logs
@@ -468,7 +470,8 @@ class Model:
             verbose: int | str = "auto", callbacks: list | None = None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             initial_epoch: int = 0, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None) -> "callbacks_module.History":
+            validation_steps: int | None = None,
+            sample_weight=None) -> "callbacks_module.History":
         """Train for ``epochs`` passes over the data; returns the :class:`History`.
 
         The data: arrays ``x, y`` (lists or dicts of arrays for several inputs or
@@ -479,6 +482,9 @@ class Model:
         loss and metrics, 2 one line per epoch.  ``validation_split``: the fraction of the
         samples (arrays only), taken from the end before shuffling, held out for ``val_*``
         logs.  ``steps_per_epoch`` / ``validation_steps``: batches per epoch.
+        ``sample_weight``: one weight per sample (or per sample and step) of arrays ``x,
+        y``, cut into batches with them and split by ``validation_split`` as Keras does;
+        a dataset or generator carries its weights in its batches instead.
         """
         self._require_compiled("fit")
         batch_size = data_module.batch_size_argument(batch_size)
@@ -486,12 +492,17 @@ class Model:
             if validation_split:
                 raise ValueError("`validation_split` needs arrays: with a dataset or "
                                  "generator, give `validation_data`")
-            train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x")
+            train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x",
+                                 sample_weight)
         else:
             x, y = self._check_data(x, y)
+            w = data_module.sample_weights(sample_weight, data_module.num_samples(x, "x"))
             x, y, split = data_module.split_validation(x, y, validation_split, None)
+            if split is not None and w is not None:        # the weights split with the data
+                w, split = w[:data_module.num_samples(x, "x")], (
+                    *split, w[data_module.num_samples(x, "x"):])
             validation_data = split if split is not None else validation_data
-            train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x")
+            train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x", w)
         val = None
         if validation_data is not None:
             if data_module.is_stream(validation_data):
@@ -503,18 +514,23 @@ class Model:
                     raise ValueError("`validation_data` must be a tuple (x_val, y_val) or "
                                      "(x_val, y_val, sample_weight), or a dataset")
                 vx, vy = self._check_data(*validation_data[:2], argument="validation_data")
+                vw = validation_data[2] if len(validation_data) == 3 else None
                 val = self._source(vx, vy, batch_size, False, validation_steps,
-                                   "validation_data")
+                                   "validation_data", vw)
         return self._fit(train, batch_size, epochs, verbose, callbacks, val, shuffle,
                          initial_epoch)
 
-    def _source(self, x, y, batch_size, shuffle, steps, argument):
-        """The batches of ``x, y``: arrays cut by :class:`~scratchrnn.data.ArrayBatches`,
-        anything else read by :class:`~scratchrnn.data.BatchStream`."""
+    def _source(self, x, y, batch_size, shuffle, steps, argument, sample_weight=None):
+        """The batches of ``x, y`` (and ``sample_weight``): arrays cut by
+        :class:`~scratchrnn.data.ArrayBatches`, anything else read by
+        :class:`~scratchrnn.data.BatchStream`."""
         if data_module.is_stream(x):
             if y is not None:
                 raise ValueError(f"`y` must be None when `{argument}` is a dataset or "
                                  "generator: its batches hold the targets")
+            if sample_weight is not None:
+                raise ValueError(f"`sample_weight` must be None when `{argument}` is a "
+                                 "dataset or generator: give (x, y, sample_weight) batches")
             return data_module.BatchStream(x, steps, argument)
         data_module.refuse_masked(x, argument)
         data_module.refuse_masked(y, "y")
@@ -522,7 +538,10 @@ class Model:
             n = data_module.num_samples(x, argument)
             return data_module.ArrayBatches((data_module.as_arrays(x), None), batch_size, False,
                                             steps=steps) if n else None
-        return data_module.ArrayBatches((x, y), batch_size, shuffle, self._rng, steps)
+        if sample_weight is None:
+            return data_module.ArrayBatches((x, y), batch_size, shuffle, self._rng, steps)
+        w = data_module.sample_weights(sample_weight, data_module.num_samples(x, argument))
+        return data_module.ArrayBatches((x, y, w), batch_size, shuffle, self._rng, steps)
 
     def _check_data(self, x, y, argument=None):
         data_module.refuse_masked(x, "x" if argument is None else argument,

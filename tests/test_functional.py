@@ -300,3 +300,72 @@ def test_fit_on_a_tf_data_dataset_equals_arrays():
     model.fit(dataset, validation_data=dataset, epochs=2, verbose=0)
     for a, b in zip(model.get_weights(), reference.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# --- sample_weight in fit and evaluate (Keras's arguments) ------------------------------------
+
+def _weighted():
+    rng = np.random.default_rng(3)
+    return (rng.normal(size=(12, 5, 3)).astype("float32"),
+            rng.normal(size=(12, 1)).astype("float32"), rng.uniform(0.1, 2.0, 12))
+
+
+def _weighted_model(seed=0):
+    model = sr.Sequential([sr.Input((5, 3)), L.LSTM(4, seed=seed), L.Dense(1, seed=seed + 1)],
+                          seed=seed)
+    model.compile("adam", "mse")
+    return model
+
+
+def test_fit_with_sample_weight_equals_weighted_train_on_batch():
+    x, y, w = _weighted()
+    fitted = _weighted_model()
+    fitted.fit(x, y, sample_weight=w, batch_size=4, shuffle=False, verbose=0)
+    stepped = _weighted_model()
+    for i in range(0, 12, 4):
+        stepped.train_on_batch(x[i:i + 4], y[i:i + 4], sample_weight=w[i:i + 4])
+    for a, b in zip(fitted.get_weights(), stepped.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    unweighted = _weighted_model()
+    unweighted.fit(x, y, batch_size=4, shuffle=False, verbose=0)
+    assert not np.array_equal(unweighted.get_weights()[0], fitted.get_weights()[0])
+
+
+def test_validation_weights_are_used_not_dropped():
+    x, y, w = _weighted()
+    model = _weighted_model()
+    zero = model.fit(x, y, validation_data=(x, y, np.zeros(12)), verbose=0).history
+    assert zero["val_loss"] == [0.0]
+    model = _weighted_model()
+    logs = model.fit(x, y, validation_data=(x, y, w), verbose=0).history
+    assert logs["val_loss"][0] == pytest.approx(model.evaluate(x, y, sample_weight=w),
+                                                rel=1e-6)
+
+
+def test_sample_weight_errors_name_the_argument():
+    x, y, w = _weighted()
+    model = _weighted_model()
+    with pytest.raises(ValueError, match=r"`sample_weight` must hold one weight per sample, "
+                                         r"shape \(12,\)"):
+        model.fit(x, y, sample_weight=w[:5], verbose=0)
+    with pytest.raises(ValueError, match="give \\(x, y, sample_weight\\) batches"):
+        model.fit(Reiterable(), sample_weight=w, verbose=0)
+
+
+@pytest.mark.keras
+def test_fit_with_sample_weight_and_validation_split_matches_keras():
+    """Keras splits the weights with the data and weighs both losses with them."""
+    from scratchrnn.keras import to_keras
+    x, y, w = _weighted()
+    ours = _weighted_model()
+    theirs = to_keras(ours)
+    import keras
+    theirs.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    kwargs = dict(sample_weight=w, validation_split=0.25, batch_size=4, epochs=2,
+                  shuffle=False, verbose=0)
+    h_ours = ours.fit(x, y, **kwargs).history
+    h_theirs = theirs.fit(x, y, **kwargs).history
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(h_ours[key], h_theirs[key], rtol=1e-5)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
