@@ -85,6 +85,33 @@ def _flat(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def _check_own_backward(target, units, seed, rounds):
+    """Two threads call ``target`` (a layer or a model), wait for each other, then
+    backpropagate: each thread's input and weight gradients must be those of its own
+    call, as computed alone; a thread that never called is refused."""
+    xs = _inputs(2, 3, seed=seed)
+    gs = [np.random.default_rng(seed + 1 + k).standard_normal((x.shape[0], x.shape[1], units))
+          .astype("float32") for k, x in enumerate(xs)]
+
+    def alone(k):
+        target(xs[k])
+        return target.backward(gs[k]), target.get_gradients()
+    expected = [_in_thread(lambda k=k: alone(k)) for k in range(2)]
+    between = threading.Barrier(2, timeout=60)      # a failing thread breaks it, no hang
+
+    def work(k):
+        for _ in range(rounds):
+            target(xs[k])
+            between.wait()                    # the other thread calls before this backward
+            dx, grads = target.backward(gs[k]), target.get_gradients()
+            between.wait()
+            for a, b in zip([dx] + grads, [expected[k][0]] + expected[k][1]):
+                np.testing.assert_array_equal(a, b)
+    _run_threads(work, n=2)
+    with pytest.raises(RuntimeError, match="forward call first"):
+        _in_thread(lambda: target.backward(gs[0]))     # a thread that never called
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
 def test_a_recurrent_layer_shared_by_threads(cls, backend):
@@ -119,27 +146,7 @@ def test_each_thread_backpropagates_through_its_own_model_call(backend):
     shared = layers.Dense(6, activation="tanh", seed=15)
     h = layers.LSTM(6, return_sequences=True, backend=backend, seed=11)(inputs)
     model = sr.Model(inputs, layers.Dense(2, seed=12)(shared(shared(h))))
-    xs = _inputs(2, 3, seed=13)
-    gs = [np.random.default_rng(14 + k).standard_normal((x.shape[0], x.shape[1], 2))
-          .astype("float32") for k, x in enumerate(xs)]
-
-    def alone(k):
-        model(xs[k])
-        return model.backward(gs[k]), model.get_gradients()
-    expected = [_in_thread(lambda k=k: alone(k)) for k in range(2)]
-    between = threading.Barrier(2, timeout=60)      # a failing thread breaks it, no hang
-
-    def work(k):
-        for _ in range(10):
-            model(xs[k])
-            between.wait()                    # the other thread calls before this backward
-            dx, grads = model.backward(gs[k]), model.get_gradients()
-            between.wait()
-            for a, b in zip([dx] + grads, [expected[k][0]] + expected[k][1]):
-                np.testing.assert_array_equal(a, b)
-    _run_threads(work, n=2)
-    with pytest.raises(RuntimeError, match="forward call first"):
-        _in_thread(lambda: model.backward(gs[0]))     # a thread that never called
+    _check_own_backward(model, 2, seed=13, rounds=10)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
@@ -179,28 +186,7 @@ def test_each_thread_backpropagates_through_its_own_call(backend):
     """Both threads call, then both backpropagate: each thread's gradients are those of
     its own call, as computed alone."""
     layer = layers.GRU(8, return_sequences=True, backend=backend, seed=8)
-    xs = _inputs(2, 3, seed=9)
-    gs = [np.random.default_rng(10 + k).standard_normal((x.shape[0], x.shape[1], 8))
-          .astype("float32") for k, x in enumerate(xs)]
-
-    def alone(k):
-        layer(xs[k])
-        return layer.backward(gs[k]), layer.get_gradients()
-    expected = [_in_thread(lambda k=k: alone(k)) for k in range(2)]
-    between = threading.Barrier(2, timeout=60)      # a failing thread breaks it, no hang
-    got = [None, None]
-
-    def work(k):
-        for _ in range(20):
-            layer(xs[k])
-            between.wait()                    # the other thread calls before this backward
-            got[k] = layer.backward(gs[k]), layer.get_gradients()
-            between.wait()
-            for a, b in zip([got[k][0]] + got[k][1], [expected[k][0]] + expected[k][1]):
-                np.testing.assert_array_equal(a, b)
-    _run_threads(work, n=2)
-    with pytest.raises(RuntimeError, match="forward call first"):
-        _in_thread(lambda: layer.backward(gs[0]))     # a thread that never called
+    _check_own_backward(layer, 8, seed=9, rounds=20)
 
 
 def test_blas_thread_count_is_restored_after_concurrent_calls():
