@@ -60,16 +60,31 @@ def seed(value):
     return value
 
 
+def refuse_masked(structure, argument, remedy, where=""):
+    """Refuse a NumPy masked array anywhere in ``structure`` (an array, or a list / tuple /
+    dict of them): ``np.asarray`` would drop its mask silently, and the masked entries
+    would count as data.  ``remedy``: what to do instead, for this caller; ``where``: the
+    place inside ``argument`` (``"[0]"``)."""
+    if isinstance(structure, np.ma.MaskedArray):
+        raise TypeError(f"`{argument}`{where} is a NumPy masked array, whose mask would be "
+                        f"dropped silently: {remedy}")
+    if isinstance(structure, dict):
+        for key, value in structure.items():
+            refuse_masked(value, argument, remedy, f"{where}[{key!r}]")
+    elif isinstance(structure, (list, tuple)):
+        for i, value in enumerate(structure):
+            refuse_masked(value, argument, remedy, f"{where}[{i}]")
+    return structure
+
+
 def real_array(value, argument, dtype, copy=False):
     """``value`` as a C-contiguous array of ``dtype``; real numbers only (ints and other
     float widths are cast, as Keras casts inputs to the layer's dtype).  ``copy=True``
     for arrays the caller keeps, so that later changes to theirs do not reach ours.
     A NumPy masked array is refused: ``np.asarray`` would drop its mask silently."""
-    if isinstance(value, np.ma.MaskedArray):
-        raise TypeError(f"`{argument}` is a NumPy masked array, whose mask would be dropped "
-                        "silently: pass its data (value.filled(0)) and the steps to skip as "
-                        "`mask=` (a boolean array, True where valid), or put a Masking "
-                        "layer first")
+    refuse_masked(value, argument, "pass its data (value.filled(0)) and the steps to skip "
+                  "as `mask=` (a boolean array, True where valid), or put a Masking layer "
+                  "first")
     try:
         arr = np.asarray(value)
     except ValueError as err:        # nested lists of unequal lengths

@@ -38,20 +38,10 @@ def is_stream(x):
 
 
 def refuse_masked(structure, argument, where=""):
-    """Refuse a NumPy masked array anywhere in ``structure`` (an array, or a list / tuple /
-    dict of them): ``np.asarray`` would drop its mask, and the masked entries would train
-    and score as if they were data.  ``where``: the place inside ``argument`` (``[0]``)."""
-    if isinstance(structure, np.ma.MaskedArray):
-        raise TypeError(f"`{argument}`{where} is a NumPy masked array, whose mask would be "
-                        "dropped silently: pass its data (value.filled(0)) and give the "
-                        "entries to skip a zero `sample_weight`, or put a Masking layer first")
-    if isinstance(structure, dict):
-        for key, value in structure.items():
-            refuse_masked(value, argument, f"{where}[{key!r}]")
-    elif isinstance(structure, (list, tuple)):
-        for i, value in enumerate(structure):
-            refuse_masked(value, argument, f"{where}[{i}]")
-    return structure
+    """:func:`scratchrnn._checks.refuse_masked` for data given to a model."""
+    return _checks.refuse_masked(structure, argument, "pass its data (value.filled(0)) and "
+                                 "give the entries to skip a zero `sample_weight`, or put a "
+                                 "Masking layer first", where)
 
 
 def to_numpy(structure):

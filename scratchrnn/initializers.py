@@ -163,7 +163,8 @@ class Initializer:
         return out if dtype is None else out.astype(dtype)
 
     def _draw(self, shape, rng):
-        raise NotImplementedError
+        """The values of ``shape`` from ``rng``: what each initializer defines."""
+        raise NotImplementedError(f"{type(self).__name__} must define _draw(shape, rng)")
 
     def get_config(self):
         """The constructor arguments, JSON-friendly."""

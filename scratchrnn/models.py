@@ -499,8 +499,8 @@ class Model:
             w = data_module.sample_weights(sample_weight, data_module.num_samples(x, "x"))
             x, y, split = data_module.split_validation(x, y, validation_split, None)
             if split is not None and w is not None:        # the weights split with the data
-                w, split = w[:data_module.num_samples(x, "x")], (
-                    *split, w[data_module.num_samples(x, "x"):])
+                n_train = data_module.num_samples(x, "x")
+                w, split = w[:n_train], (*split, w[n_train:])
             validation_data = split if split is not None else validation_data
             train = self._source(x, y, batch_size, shuffle, steps_per_epoch, "x", w)
         val = None

@@ -11,6 +11,8 @@ import numbers
 
 import numpy as np
 
+from . import _checks
+
 
 def _count(value, argument, minimum=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
@@ -19,10 +21,8 @@ def _count(value, argument, minimum=1):
 
 
 def _series(values, argument):
-    if isinstance(values, np.ma.MaskedArray):
-        raise TypeError(f"`{argument}` is a NumPy masked array, whose mask would be dropped "
-                        "here: fill the masked steps (values.filled(...)) or pass plain "
-                        "arrays")
+    _checks.refuse_masked(values, argument, "fill the masked steps (values.filled(...)) "
+                          "or pass plain arrays")
     try:
         arr = np.asarray(values)
     except ValueError as err:        # nested lists of unequal lengths

@@ -4,6 +4,7 @@ tour builds on its earlier blocks, as a reader's session would)."""
 import pathlib
 import re
 
+import numpy as np
 import pytest
 
 README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
@@ -25,3 +26,13 @@ def test_every_python_block_runs_as_written(tmp_path, monkeypatch):
             exec(compile(block, f"README.md block {i}", "exec"), namespace)
         except Exception as err:            # name the block that failed
             pytest.fail(f"README python block {i} failed: {type(err).__name__}: {err}\n{block}")
+    # What the tour promises, checked on what it made.
+    ns = namespace
+    assert ns["result"].ok                                  # check_gradients of SineScale
+    losses = ns["history"].history["loss"]
+    assert len(losses) == 2 and np.isfinite(losses).all()
+    assert ns["same"].count_params() == ns["model"].count_params() > 0
+    assert ns["same"].optimizer.get_state()                 # optimizer state came back
+    probs = ns["seq2seq"].predict([ns["source"], ns["teacher"]], verbose=0)
+    assert probs.shape == (64, 10, 20)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, rtol=1e-5)

@@ -180,7 +180,8 @@ class _Merge(Layer):
         self.built = True
 
     def _check_shapes(self, shapes, argument):
-        raise NotImplementedError
+        """Refuse input shapes this merge cannot combine: what each merge defines."""
+        raise NotImplementedError(f"{type(self).__name__} must define _check_shapes")
 
 
 # --- the elementwise merges ---------------------------------------------------------------
@@ -281,10 +282,12 @@ class _ElementwiseMerge(_Merge):
                 for g, lift, shape in zip(grads, lifted, shapes)]
 
     def _merge(self, xs, masks):
-        raise NotImplementedError
+        """``(output, tape)`` of the merge: what each elementwise merge defines."""
+        raise NotImplementedError(f"{type(self).__name__} must define _merge")
 
     def _merge_backward(self, dy, tape):
-        raise NotImplementedError
+        """The gradient of each input from ``dy`` and the tape of :meth:`_merge`."""
+        raise NotImplementedError(f"{type(self).__name__} must define _merge_backward")
 
 
 def _sum(xs):
