@@ -8,6 +8,10 @@ accepts the other's forward cache (they share the cache type).
 """
 
 import contextlib
+import dataclasses
+import os
+import subprocess
+import sys
 import types
 
 import numba
@@ -19,7 +23,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import scratchrnn as sr
 from scratchrnn import ops
-from scratchrnn.kernels import common, gru, lstm, simple_rnn
+from scratchrnn.kernels import common, gru, lstm, policy, simple_rnn
 from scratchrnn.ops import activations as act
 
 from .cells import CELLS, Options, Problem, backward, examples, forward, options
@@ -108,6 +112,64 @@ def test_a_larger_float32_problem(cell, product):
     with product_form(product):
         assert_backends_agree(Options(cell=cell, batch=7, timesteps=40, input_dim=9, units=48,
                                       mask=True, seed=3), np.float32)
+
+
+@pytest.mark.parametrize("slices", [None, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@settings(deadline=None, max_examples=examples(30))
+@given(data=st.data())
+def test_the_units_split_equals_numpy(dtype, slices, data):
+    """The LSTM's weight-stationary split (:mod:`scratchrnn.kernels.policy`) forced at
+    every size: a slice of hidden units per thread, or three (as many as there are
+    units, 1 to 3)."""
+    o = dataclasses.replace(data.draw(options("lstm")), recurrent_dropout_gates=0)
+    assume(act.EXPONENTIAL not in (o.activation, o.recurrent_activation)
+           or dtype == np.float64)
+    with policy.forced("units", slices):
+        assert_backends_agree(o, dtype, drawn=True)
+
+
+@pytest.mark.parametrize("slices", [2, 5])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_units_split_on_a_larger_problem(dtype, slices):
+    """T = 40 steps of H = 48 units in uneven slices (48 / 5), masked."""
+    with policy.forced("units", slices):
+        assert_backends_agree(Options(cell="lstm", batch=7, timesteps=40, input_dim=9, units=48,
+                                      mask=True, go_backwards=True, seed=6), dtype)
+
+
+UNITS_SPLIT_CHILD = """
+import sys, numba, numpy as np
+sys.path.insert(0, {root!r})
+from tests.cells import Options, Problem, backward, forward
+from scratchrnn.kernels import lstm, policy
+o = Options(cell="lstm", batch=9, timesteps=6, input_dim=4, units=20, mask=True, seed=7)
+p = Problem(o)
+extras = p.mask, p.dropout_mask, p.recurrent_dropout_mask
+ref_out, ref_cache = forward(o, p.params, *extras)
+ref = list(ref_out) + list(backward(o, p.params, ref_cache, p.upstream).values())
+for threads in (4, 8):
+    numba.set_num_threads(threads)
+    for path in ("rows", "units"):
+        with policy.forced(path):
+            out, cache = forward(o, p.params, *extras, impl=lstm)
+            got = list(out) + list(backward(o, p.params, cache, p.upstream, impl=lstm).values())
+        print(threads, path, max(float(np.max(np.abs(a - b))) for a, b in zip(got, ref)))
+"""
+
+
+def test_both_splits_on_more_threads_than_cores():
+    """4 and 8 threads, in a child started with NUMBA_NUM_THREADS=8 (Numba's cap)."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="8")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    child = subprocess.run([sys.executable, "-c", UNITS_SPLIT_CHILD.format(root=root)], env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert child.returncode == 0, child.stderr
+    rows = [line.split() for line in child.stdout.split("\n") if line]
+    assert [(t, path) for t, path, _ in rows] == [
+        ("4", "rows"), ("4", "units"), ("8", "rows"), ("8", "units")]
+    for _, _, err in rows:
+        assert float(err) <= 1e-12
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -274,21 +336,34 @@ def test_blas_threads_restores_every_pool():
         assert blas_threads() == before
 
 
-def test_work_split_gives_blas_the_threads_only_for_a_large_forward(
-        numba_threads):
-    """A block of rows per thread with one-thread BLAS; past SPLIT_MAX_BYTES of
-    recurrent kernel, a forward runs one block and one-block GEMMs, on BLAS's threads."""
+def test_work_split_sets_each_pool_for_the_split_it_runs(numba_threads, monkeypatch):
+    """Rows and units: Numba's threads, BLAS on one; the BLAS split (a large forward of a
+    cell without a units split): one block, BLAS on the threads."""
     def blas_threads():
         return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
 
+    monkeypatch.setattr(policy, "free_cores", lambda: 2)             # a quiet machine
     numba.set_num_threads(2)
     small = np.zeros((64, 256), np.float32)                         # 64 KB
     large = np.zeros((1024, 4096), np.float32)                      # 16 MB
-    with common.work_split(5, small) as split:
-        assert split == (2, 2) and blas_threads() == {1}
-    with common.work_split(1, small) as split:
-        assert split == (1, 2) and blas_threads() == {1}
-    with common.work_split(64, large) as split:
-        assert split == (1, 1) and blas_threads() == {2}
-    with common.work_split(64, large, backward=True) as split:
-        assert split == (2, 2) and blas_threads() == {1}
+    with common.work_split(5, small, gates=4) as split:
+        assert split == ("rows", 2, 2) and blas_threads() == {1}
+    with common.work_split(1, small, gates=4) as split:
+        assert split == ("rows", 1, 2) and blas_threads() == {1}
+    with common.work_split(64, large, gates=4) as split:
+        assert split == ("blas", 1, 1) and blas_threads() == {2}
+    with common.work_split(64, large, gates=4, has_units_split=True) as split:
+        assert split == ("units", 2, 2) and blas_threads() == {1}
+    with common.work_split(64, large, gates=4, backward=True) as split:
+        assert split == ("rows", 2, 2) and blas_threads() == {1}
+
+
+def test_work_split_runs_on_the_free_cores_only(numba_threads, monkeypatch):
+    """With the other core busy a call runs on one thread, and Numba's count is the
+    caller's again after it."""
+    monkeypatch.setattr(policy, "free_cores", lambda: 1)
+    numba.set_num_threads(2)
+    with common.work_split(64, np.zeros((512, 2048), np.float32), gates=4,
+                           has_units_split=True) as split:
+        assert split == ("rows", 1, 1) and numba.get_num_threads() == 1
+    assert numba.get_num_threads() == 2

@@ -113,36 +113,50 @@ def numba_threads():
     return numba.get_num_threads()
 
 
-#: Recurrent weights above this size give a forward's threads to BLAS (see :func:`work_split`).
-SPLIT_MAX_BYTES = 8 * 2 ** 20
-
-Split = collections.namedtuple("Split", "blocks threads")
-Split.__doc__ = """How a call spreads its work: ``blocks`` of batch rows for the time loop,
-``threads`` for the row-split GEMMs (1: one BLAS call, on BLAS's threads)."""
+Split = collections.namedtuple("Split", "path blocks threads")
+Split.__doc__ = """How a call spreads its work (:mod:`scratchrnn.kernels.policy`): ``path``
+``"rows"`` (``blocks`` of batch rows, a time loop each), ``"units"`` (``blocks`` slices of
+hidden units, meeting every step) or ``"blas"`` (one block, BLAS's threads); ``threads``
+for the GEMMs over all T·B rows (1: one BLAS call, on BLAS's threads)."""
 
 
 @contextlib.contextmanager
-def work_split(batch, recurrent_kernel, backward=False):
-    """Who runs a call's threads, Numba or BLAS, with BLAS's thread count set to match.
+def work_split(batch, recurrent_kernel, *, gates, backward=False, has_units_split=False):
+    """The split :func:`scratchrnn.kernels.policy.choose` picks for this call, on the
+    cores not busy with other processes, with Numba's and BLAS's thread counts set to
+    match for the call.
 
-    Numba, as a rule: a block of rows per thread, BLAS on one.  Every step each thread
-    multiplies its rows by the whole kernel, and BLAS copies (packs) the whole matrix on
-    each call.  At 16 MB (an LSTM at H = 1024) that copy costs as much as the product for
-    32 rows, so above ``SPLIT_MAX_BYTES`` a *forward* gives its threads to BLAS, which
-    splits each product by columns, each thread packing its share; the gate arithmetic
-    is then serial (a few percent of a step at that size).  Measured at (64, 25, 1024,
-    1024), in one process: forward 200 ms on BLAS's threads against 225 split (LSTM),
-    145 against 178 (GRU); backward the split still wins, 275 ms against 337 (LSTM),
-    so a backward always splits.  Never both in one call: each pool spin-waits after
-    its work, and the two took turns holding the cores.
+    ``has_units_split``: the cell has a units split for this call.  Never both pools
+    at once: each spin-waits after its work, and the two took turns holding the cores.
     """
-    threads = numba_threads()
-    if not backward and recurrent_kernel.nbytes > SPLIT_MAX_BYTES:
-        split, blas = Split(blocks=1, threads=1), threads
+    from . import policy
+    wanted = numba_threads()
+    threads = min(wanted, policy.free_cores()) if wanted > 1 else 1
+    units = recurrent_kernel.shape[0]
+    plan = policy.choose(batch, units, gates, recurrent_kernel.dtype.itemsize, threads,
+                         backward=backward, has_units_split=has_units_split)
+    plan = policy.forced_plan(batch, units, threads, has_units_split) or plan
+    if plan.path == "blas":
+        split, blas = Split("blas", 1, 1), plan.threads
     else:
-        split, blas = Split(blocks=max(1, min(threads, batch)), threads=threads), 1
-    with _one_launch_at_a_time(), blas_threads(blas):
+        split, blas = Split(plan.path, plan.threads, threads), 1
+    with _one_launch_at_a_time(), blas_threads(blas), _numba_threads(threads, wanted):
         yield split
+
+
+@contextlib.contextmanager
+def _numba_threads(n, wanted):
+    """Numba on ``n`` threads inside the block where the caller asked for more: a thread
+    with no work still spin-waits at the end of a parallel loop, on a core another
+    process needs."""
+    if n >= wanted:
+        yield
+        return
+    numba.set_num_threads(n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(wanted)
 
 
 _LAUNCH_LOCK = threading.RLock()
@@ -281,6 +295,42 @@ def recurrent_operand(recurrent_kernel, n_gates, dropout_mask, backward=False):
     a backward by ``Uᵀ``; feature-major, the other way round."""
     fm = feature_major(recurrent_kernel, dropout_mask)
     return recurrent_blocks(recurrent_kernel, n_gates, dropout_mask, fm != backward), fm
+
+
+@njit(**JIT)
+def unit_order(n_units, n_gates, n_slices):
+    """The column order of a units split: slice by slice, and within a slice gate by
+    gate, the slice's units (``order[q]`` is the original column of column ``q``).
+
+    Slice ``j`` holds units ``[a, e)`` (:func:`row_block` of the units) and its columns
+    ``[G·a, G·e)``, so that the rows of ``Uᵀ`` it multiplies by, and the rows of ``U``
+    its backward multiplies by, are one contiguous block.
+    """
+    order = np.empty(n_gates * n_units, np.int64)
+    q = 0
+    for j in range(n_slices):
+        a, e = row_block(j, n_slices, n_units)
+        for g in range(n_gates):
+            for k in range(a, e):
+                order[q] = g * n_units + k
+                q += 1
+    return order
+
+
+def units_operand(recurrent_kernel, n_gates, n_slices, backward=False):
+    """The recurrent kernel as a units split multiplies by it: ``Uᵀ`` with its rows in
+    :func:`unit_order` (forward: slice ``j``'s rows ``[G·a, G·e)`` give its gates'
+    ``zᵀ``), or, ``backward``, ``U`` with its columns in that order (rows ``[a, e)``
+    give its units' ``dhᵀ = U dzᵀ``)."""
+    order = unit_order(recurrent_kernel.shape[0], n_gates, n_slices)
+    UT = np.empty(recurrent_kernel.shape[::-1], recurrent_kernel.dtype)
+    transpose_into(np.ascontiguousarray(recurrent_kernel), UT)
+    UT_ordered = UT[order]                              # whole rows: a copy at memcpy speed
+    if not backward:
+        return UT_ordered
+    U_ordered = np.empty_like(recurrent_kernel, order="C")
+    transpose_into(UT_ordered, U_ordered)
+    return U_ordered
 
 
 TILE = 16

@@ -213,7 +213,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None, go_bac
                 workspace=None):
     """:func:`scratchrnn.ops.gru.gru_forward`, its time loop compiled; ``workspace``
     (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers between calls."""
-    with work_split(x.shape[0], recurrent_kernel) as split:
+    with work_split(x.shape[0], recurrent_kernel, gates=N_GATES) as split:
         ws = workspace or Workspace()
         input_bias, recurrent_bias = (bias[0], bias[1]) if (bias is not None and reset_after) \
             else (bias, None)
@@ -240,7 +240,7 @@ def gru_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None, go_bac
 
 def gru_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, *, workspace=None):
     """:func:`scratchrnn.ops.gru.gru_backward`, its time loop compiled."""
-    with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
+    with work_split(dh_T.shape[0], recurrent_kernel, gates=N_GATES, backward=True) as split:
         ws = workspace or Workspace()
         douts = np.ascontiguousarray(d_outputs)                   # (B, T, H), read in place
         H = dh_T.shape[1]

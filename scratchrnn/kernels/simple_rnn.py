@@ -113,7 +113,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None,
                        dropout_mask=None, recurrent_dropout_mask=None, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_forward`, its time loop compiled;
     ``workspace`` (:class:`~scratchrnn.kernels.common.Workspace`) holds the buffers."""
-    with work_split(x.shape[0], recurrent_kernel) as split:
+    with work_split(x.shape[0], recurrent_kernel, gates=1) as split:
         ws = workspace or Workspace()
         xs, ms, hs = sequence_inputs(x, mask, go_backwards, kernel, dropout_mask, ws,
                                      split.threads, "h")                 # hs = x @ kernel
@@ -133,7 +133,7 @@ def simple_rnn_forward(x, h0, kernel, recurrent_kernel, bias=None, *, mask=None,
 
 def simple_rnn_backward(d_outputs, dh_T, cache, kernel, recurrent_kernel, *, workspace=None):
     """:func:`scratchrnn.ops.simple_rnn.simple_rnn_backward`, its time loop compiled."""
-    with work_split(dh_T.shape[0], recurrent_kernel, backward=True) as split:
+    with work_split(dh_T.shape[0], recurrent_kernel, gates=1, backward=True) as split:
         ws = workspace or Workspace()
         douts = np.ascontiguousarray(d_outputs)                   # (B, T, H), read in place
         UT, fm = recurrent_operand(recurrent_kernel, 1, cache.recurrent_dropout_mask,
