@@ -73,6 +73,9 @@ MIN_UNITS_PER_THREAD = 16
 BLAS_MIN_BYTES = 8 * 2 ** 20
 #: Seconds between two readings of the machine's load (reading it costs ~30 µs).
 LOAD_WINDOW = 0.25
+#: A window longer than this says little about the load now (the process was idle, and
+#: what ran meanwhile may have stopped): the cores count as free until a fresh one.
+STALE_WINDOW = 0.5
 
 
 Machine = collections.namedtuple("Machine", "flops_per_second l2_bytes")
@@ -168,7 +171,7 @@ def choose(batch, units, gates, itemsize, threads, *, backward, has_units_split,
         path = min(costs, key=costs.get)
         return Plan(path, unit_slices(units, threads) if path == "units"
                     else max(1, min(threads, batch)))
-    if (not backward and not has_units_split
+    if (threads > 1 and not backward and not has_units_split
             and units * gates * units * itemsize >= BLAS_MIN_BYTES):
         return Plan("blas", threads)
     return Plan("rows", max(1, min(threads, batch)))
@@ -201,8 +204,10 @@ def _busy_seconds():
 
 def others_busy(now=None, reading=None):
     """How many cores' worth of work other processes did over the last window (a
-    float), refreshed at most every :data:`LOAD_WINDOW` seconds.  ``now`` and
-    ``reading`` (:func:`_busy_seconds`) are for tests."""
+    float), refreshed at most every :data:`LOAD_WINDOW` seconds; 0 after a gap longer
+    than :data:`STALE_WINDOW` (an idle spell: the benchmark's backends taking turns, a
+    server between requests), until the next window.  ``now`` and ``reading``
+    (:func:`_busy_seconds`) are for tests."""
     now = time.monotonic() if now is None else now
     state = _Load
     with state.lock:
@@ -211,8 +216,10 @@ def others_busy(now=None, reading=None):
         reading = _busy_seconds() if reading is None else reading
         if reading is None:
             return 0.0
-        if state.when is not None:
-            elapsed = now - state.when
+        elapsed = None if state.when is None else now - state.when
+        if elapsed is None or elapsed > STALE_WINDOW:
+            state.others = 0.0      # no recent window: assume the cores free until one is read
+        else:
             others = (reading[0] - state.busy[0]) - (reading[1] - state.busy[1])
             state.others = max(0.0, others / elapsed)
         state.when, state.busy = now, reading

@@ -1,0 +1,161 @@
+"""The threading policy of the numba backend: which split the cost model picks, and the
+load reading that caps a call's threads (``scratchrnn/kernels/policy.py``)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scratchrnn.kernels import policy
+
+from .cells import examples
+
+AVX2 = policy.Machine(flops_per_second=80e9, l2_bytes=512 * 2 ** 10)
+AVX512 = policy.Machine(flops_per_second=160e9, l2_bytes=2 * 2 ** 20)
+
+
+def lstm(batch, units, threads, *, backward=False, has_units_split=True, machine=AVX2,
+         itemsize=4):
+    return policy.choose(batch, units, 4, itemsize, threads, backward=backward,
+                         has_units_split=has_units_split, machine=machine)
+
+
+def test_one_thread_runs_one_block_of_rows():
+    assert lstm(128, 512, 1) == ("rows", 1)
+    assert lstm(1, 1024, 1, has_units_split=False) == ("rows", 1)
+
+
+def test_small_models_split_the_batch_large_ones_the_units():
+    """(32, 64): the whole kernel (64 KB) sits in every core's L2, and a units split's
+    meeting each step costs more than its longer GEMM saves.  (128, 512): each thread
+    would stream all 4 MB of U every step; split, each keeps its 2 MB."""
+    assert lstm(32, 64, 2) == ("rows", 2)
+    assert lstm(1, 32, 2) == ("rows", 1)
+    assert lstm(128, 512, 2) == ("units", 2)
+    assert lstm(64, 1024, 2, backward=True) == ("units", 2)
+
+
+def test_many_threads_with_few_rows_each_split_the_units():
+    """The 16-core case of the issue: 8 rows a thread streaming 4 MB a step, against
+    32 units a thread whose 256 KB stay in its L2."""
+    rows = policy.step_seconds("rows", 128, 512, 4, 4, 16, AVX2)
+    units = policy.step_seconds("units", 128, 512, 4, 4, 16, AVX2)
+    assert units * 4 < rows
+    assert lstm(128, 512, 16) == ("units", 16)
+    assert lstm(64, 1024, 16) == ("units", 16)
+
+
+def test_slices_keep_a_minimum_of_units():
+    assert policy.unit_slices(128, 16) == 8                 # 16 units each, not 8
+    assert policy.unit_slices(20, 2) == 1
+    assert lstm(64, 128, 16) == ("units", 8)                # 4 rows a thread: too few
+
+
+def test_without_a_units_split_a_large_forward_goes_to_blas():
+    """The GRU and SimpleRNN have no units split: past BLAS_MIN_BYTES of recurrent kernel
+    a forward hands BLAS the threads; a backward splits the batch."""
+    assert lstm(64, 1024, 2, has_units_split=False) == ("blas", 2)
+    assert lstm(64, 1024, 2, has_units_split=False, backward=True) == ("rows", 2)
+    assert lstm(64, 256, 2, has_units_split=False) == ("rows", 2)
+
+
+def test_a_faster_core_makes_the_meetings_dearer():
+    """On a core twice as fast the products shrink and the per-step meeting does not: a
+    shape on the edge splits its units with AVX2 and its batch with AVX-512."""
+    edge = [(b, h) for b in (16, 32, 64) for h in (64, 96, 128, 160)
+            if lstm(b, h, 2, machine=AVX2).path == "units"
+            and lstm(b, h, 2, machine=AVX512).path == "rows"]
+    assert edge
+    for b, h in edge:
+        assert (policy.step_seconds("units", b, h, 4, 4, 2, AVX512)
+                > policy.step_seconds("rows", b, h, 4, 4, 2, AVX512))
+
+
+@settings(deadline=None, max_examples=examples(100))
+@given(batch=st.integers(1, 512), units=st.integers(1, 2048), threads=st.integers(1, 64),
+       backward=st.booleans(), has_units_split=st.booleans(), itemsize=st.sampled_from([4, 8]))
+def test_every_plan_is_runnable_and_the_cheaper_of_the_two(batch, units, threads, backward,
+                                                          has_units_split, itemsize):
+    plan = lstm(batch, units, threads, backward=backward, has_units_split=has_units_split,
+                itemsize=itemsize)
+    if plan.path == "rows":
+        assert 1 <= plan.threads <= min(threads, batch)
+    elif plan.path == "units":
+        assert has_units_split and 2 <= plan.threads <= threads
+        assert units // plan.threads >= policy.MIN_UNITS_PER_THREAD
+        costs = [policy.step_seconds(p, batch, units, 4, itemsize, threads, AVX2)
+                 for p in ("units", "rows")]
+        assert costs[0] <= costs[1]
+    else:
+        assert plan == ("blas", threads) and not backward and not has_units_split
+
+
+def test_this_machine_reads_the_vector_width_and_l2(monkeypatch):
+    policy.this_machine.cache_clear()
+    monkeypatch.setattr(policy, "_cpu_flags", lambda: {"avx2", "fma", "avx512f"})
+    monkeypatch.setattr(policy, "_l2_bytes", lambda: 2 ** 20)
+    assert policy.this_machine() == (16 * 2 * 2 * 2.5e9, 2 ** 20)
+    policy.this_machine.cache_clear()
+    monkeypatch.setattr(policy, "_cpu_flags", lambda: {"avx2"})
+    assert policy.this_machine().flops_per_second == 8 * 2 * 2 * 2.5e9
+    policy.this_machine.cache_clear()
+    monkeypatch.undo()
+    assert policy.this_machine().l2_bytes >= 32 * 2 ** 10          # the real one reads
+
+
+@pytest.fixture
+def fresh_load(monkeypatch):
+    """A load reading with no history, restored after the test."""
+    for name, value in (("when", None), ("busy", None), ("others", 0.0)):
+        monkeypatch.setattr(policy._Load, name, value)
+
+
+def test_others_busy_is_the_machine_less_this_process(fresh_load):
+    """CPU seconds of the whole machine less this process's, per second of the window."""
+    assert policy.others_busy(now=10.0, reading=(100.0, 5.0)) == 0.0      # no window yet
+    # 0.4 s later: the machine did 0.7 CPU-seconds, this process 0.3 -> 1 core's worth.
+    assert policy.others_busy(now=10.4, reading=(100.7, 5.3)) == pytest.approx(1.0)
+    # Within LOAD_WINDOW the last value stands, whatever the reading.
+    assert policy.others_busy(now=10.5, reading=(999.0, 5.3)) == pytest.approx(1.0)
+    # A quiet window.
+    assert policy.others_busy(now=10.8, reading=(101.1, 5.7)) == pytest.approx(0.0)
+
+
+def test_a_stale_window_counts_the_cores_free(fresh_load):
+    """After an idle spell longer than STALE_WINDOW, what ran meanwhile may have stopped."""
+    policy.others_busy(now=0.0, reading=(0.0, 0.0))
+    assert policy.others_busy(now=0.3, reading=(0.6, 0.0)) == pytest.approx(2.0)
+    assert policy.others_busy(now=5.0, reading=(9.0, 0.0)) == 0.0
+    assert policy.others_busy(now=5.3, reading=(9.3, 0.3)) == pytest.approx(0.0)
+
+
+def test_free_cores_rounds_the_others_load(monkeypatch):
+    monkeypatch.setattr(policy, "usable_cores", lambda: 2)
+    for others, free in ((0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1), (5.0, 1)):
+        monkeypatch.setattr(policy, "others_busy", lambda others=others: others)
+        assert policy.free_cores() == free
+
+
+def test_forced_plans_and_their_arguments():
+    with policy.forced("units", 3):
+        assert policy.forced_plan(8, 2, 4, True) == ("units", 2)       # no more than units
+        assert policy.forced_plan(8, 64, 4, False) == ("rows", 3)      # no units split
+    with policy.forced("rows"):
+        assert policy.forced_plan(3, 64, 4, True) == ("rows", 3)
+    assert policy.forced_plan(3, 64, 4, True) is None
+    with pytest.raises(ValueError, match="`path` must be 'rows' or 'units', got 'cols'"):
+        with policy.forced("cols"):
+            pass
+    with pytest.raises(ValueError, match="`blocks` must be a positive int or None, got 0"):
+        with policy.forced("rows", 0):
+            pass
+
+
+def test_the_units_order_groups_each_slice_gate_by_gate():
+    from scratchrnn.kernels.common import unit_order, units_operand
+    # H = 5 in 2 slices: units [0, 2) and [2, 5); 2 gates.
+    np.testing.assert_array_equal(unit_order(5, 2, 2), [0, 1, 5, 6, 2, 3, 4, 7, 8, 9])
+    U = np.arange(5 * 10, dtype=np.float64).reshape(5, 10)
+    order = unit_order(5, 2, 2)
+    np.testing.assert_array_equal(units_operand(U, 2, 2), U.T[order])
+    np.testing.assert_array_equal(units_operand(U, 2, 2, backward=True), U[:, order])
