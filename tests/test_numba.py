@@ -143,6 +143,7 @@ import sys, numba, numpy as np
 sys.path.insert(0, {root!r})
 from tests.cells import Options, Problem, backward, forward
 from scratchrnn.kernels import lstm, policy
+policy.free_cores = lambda: 8           # run the threads asked for, more than the cores
 o = Options(cell="lstm", batch=9, timesteps=6, input_dim=4, units=20, mask=True, seed=7)
 p = Problem(o)
 extras = p.mask, p.dropout_mask, p.recurrent_dropout_mask
@@ -337,8 +338,8 @@ def test_blas_threads_restores_every_pool():
 
 
 def test_work_split_sets_each_pool_for_the_split_it_runs(numba_threads, monkeypatch):
-    """Rows and units: Numba's threads, BLAS on one; the BLAS split (a large forward of a
-    cell without a units split): one block, BLAS on the threads."""
+    """Rows and units: Numba's threads, BLAS on one; the BLAS split: one block, BLAS on
+    the threads.  The plan is the policy's (``tests/test_policy.py`` tests its choice)."""
     def blas_threads():
         return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
 
@@ -352,10 +353,11 @@ def test_work_split_sets_each_pool_for_the_split_it_runs(numba_threads, monkeypa
         assert split == ("rows", 1, 2) and blas_threads() == {1}
     with common.work_split(64, large, gates=4) as split:
         assert split == ("blas", 1, 1) and blas_threads() == {2}
-    with common.work_split(64, large, gates=4, has_units_split=True) as split:
-        assert split == ("units", 2, 2) and blas_threads() == {1}
     with common.work_split(64, large, gates=4, backward=True) as split:
         assert split == ("rows", 2, 2) and blas_threads() == {1}
+    monkeypatch.setattr(policy, "choose", lambda *args, **kwargs: policy.Plan("units", 2))
+    with common.work_split(64, large, gates=4, has_units_split=True) as split:
+        assert split == ("units", 2, 2) and blas_threads() == {1}
 
 
 def test_work_split_runs_on_the_free_cores_only(numba_threads, monkeypatch):

@@ -59,9 +59,16 @@ import time
 
 #: How many rows make a GEMM half as efficient as a long one (``e(m) = m / (m + M_HALF)``).
 M_HALF = 8
-#: What the threads of a units split spend meeting once per step (a ``prange`` launch:
-#: 2.8 µs measured on the 2-core VM), and per thread beyond the first.
-SYNC_SECONDS, SYNC_SECONDS_PER_THREAD = 3e-6, 0.5e-6
+#: What a units split pays per step beyond its product, and per thread beyond the first:
+#: the meeting (a ``prange`` launch, 2.8 µs in a tight loop) and waiting for the slowest
+#: thread, the transposes.  Measured on the 2-core VM, its step cost 20–40 µs more than the
+#: rows split's at (32, 50, 10, 64) and (32, 100, 128, 128).
+SYNC_SECONDS, SYNC_SECONDS_PER_THREAD = 20e-6, 0.5e-6
+#: How much cheaper the model must price a units split to take it.  On the 2-core VM it
+#: priced the units split 7–20% cheaper at (64, 100, 256, 256), (128, 50, 512, 512) and
+#: (64, 25, 1024, 1024), and the two measured within noise of each other (±6%): the
+#: model is not that precise, and the rows split has no meetings to lose under load.
+UNITS_MARGIN = 1.25
 #: Bandwidths: a core reading its own L2, and the shared caches and memory, all cores.
 L2_BYTES_PER_SECOND, SHARED_BYTES_PER_SECOND = 100e9, 40e9
 #: Fewest hidden units a thread of a units split owns: below, the split pays for its
@@ -161,18 +168,22 @@ def choose(batch, units, gates, itemsize, threads, *, backward, has_units_split,
     """The split for one call (see the module's docstring), on at most ``threads``.
 
     ``has_units_split``: whether the cell has a units split for this call (the LSTM
-    without per-gate recurrent dropout).  One thread, or one slice's worth of units,
-    always runs ``rows``: one block, no meetings.
+    without per-gate recurrent dropout).  The units split is taken only where the model
+    prices it :data:`UNITS_MARGIN` times cheaper than the rows split; otherwise a
+    forward with a kernel of :data:`BLAS_MIN_BYTES` or more goes to BLAS's threads, and
+    everything else splits the batch.  One thread always runs one block of rows.
     """
     machine = machine or this_machine()
-    if threads > 1 and has_units_split and unit_slices(units, threads) > 1:
-        costs = {path: step_seconds(path, batch, units, gates, itemsize, threads, machine)
-                 for path in ("rows", "units")}
-        path = min(costs, key=costs.get)
-        return Plan(path, unit_slices(units, threads) if path == "units"
-                    else max(1, min(threads, batch)))
-    if (threads > 1 and not backward and not has_units_split
-            and units * gates * units * itemsize >= BLAS_MIN_BYTES):
+    if threads == 1:
+        return Plan("rows", 1)
+    slices = unit_slices(units, threads)
+    if has_units_split and slices > 1:
+        rows_cost, units_cost = (
+            step_seconds(path, batch, units, gates, itemsize, threads, machine)
+            for path in ("rows", "units"))
+        if units_cost * UNITS_MARGIN < rows_cost:
+            return Plan("units", slices)
+    if not backward and units * gates * units * itemsize >= BLAS_MIN_BYTES:
         return Plan("blas", threads)
     return Plan("rows", max(1, min(threads, batch)))
 
