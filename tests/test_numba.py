@@ -351,8 +351,10 @@ def test_work_split_sets_each_pool_for_the_split_it_runs(numba_threads, monkeypa
         assert split == ("rows", 2, 2) and blas_threads() == {1}
     with common.work_split(1, small, gates=4) as split:
         assert split == ("rows", 1, 2) and blas_threads() == {1}
-    with common.work_split(64, large, gates=4) as split:
+    with common.work_split(64, large, gates=3) as split:
         assert split == ("blas", 1, 1) and blas_threads() == {2}
+    with common.work_split(64, large, gates=4, has_units_split=True) as split:
+        assert split == ("rows", 2, 2) and blas_threads() == {1}
     with common.work_split(64, large, gates=4, backward=True) as split:
         assert split == ("rows", 2, 2) and blas_threads() == {1}
     monkeypatch.setattr(policy, "choose", lambda *args, **kwargs: policy.Plan("units", 2))

@@ -20,9 +20,12 @@ other.  Three ways to put T threads on that:
 
 ``blas`` — BLAS's own threads split each per-step product by columns, the gate
     arithmetic serial.  It is the units split done by the library, with ``U`` repacked
-    every call and no parallel gate arithmetic; it is kept for the cells that have no
+    every step and no parallel gate arithmetic; it is kept for the cells that have no
     units split (GRU, SimpleRNN) on a forward whose kernel is too large to stream
-    (:data:`BLAS_MIN_BYTES`).
+    (:data:`BLAS_MIN_BYTES`).  The LSTM no longer takes it: at (64, 25, 1024, 1024) on
+    the 2-core VM its forward took 237 ms there against 204 split by rows and 210 by
+    units, and the backward after it 468 against 402, BLAS's pool still spinning when
+    Numba's threads started (``python -m benchmarks.splits``).
 
 :func:`choose` prices a step of ``rows`` and ``units`` and takes the cheaper:
 
@@ -168,10 +171,11 @@ def choose(batch, units, gates, itemsize, threads, *, backward, has_units_split,
     """The split for one call (see the module's docstring), on at most ``threads``.
 
     ``has_units_split``: whether the cell has a units split for this call (the LSTM
-    without per-gate recurrent dropout).  The units split is taken only where the model
-    prices it :data:`UNITS_MARGIN` times cheaper than the rows split; otherwise a
-    forward with a kernel of :data:`BLAS_MIN_BYTES` or more goes to BLAS's threads, and
-    everything else splits the batch.  One thread always runs one block of rows.
+    without per-gate recurrent dropout).  Such a call takes the units split where the
+    model prices it :data:`UNITS_MARGIN` times cheaper than the rows split, and the rows
+    split otherwise.  A call without one hands a forward with a kernel of
+    :data:`BLAS_MIN_BYTES` or more to BLAS's threads, and splits the batch otherwise.
+    One thread always runs one block of rows.
     """
     machine = machine or this_machine()
     if threads == 1:
@@ -183,7 +187,8 @@ def choose(batch, units, gates, itemsize, threads, *, backward, has_units_split,
             for path in ("rows", "units"))
         if units_cost * UNITS_MARGIN < rows_cost:
             return Plan("units", slices)
-    if not backward and units * gates * units * itemsize >= BLAS_MIN_BYTES:
+    if (not backward and not has_units_split
+            and units * gates * units * itemsize >= BLAS_MIN_BYTES):
         return Plan("blas", threads)
     return Plan("rows", max(1, min(threads, batch)))
 
