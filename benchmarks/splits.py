@@ -12,18 +12,22 @@ The splits take turns within each round (rows, units, the policy's), so a spell 
 noisy machine falls on all three alike; the figures are medians over the rounds.
 
 Measured on the 2-core AVX2 VM (AMD EPYC, OpenBLAS Haswell kernels), 2026-12-05,
-2 threads, ms forward / backward::
+``python -m benchmarks.splits --threads 2``, ms forward / backward::
 
-    B,T,I,H              rows             units            policy picks
-    32,50,10,64          1.57 / 2.40      2.76 / 4.55      rows
-    32,100,128,128       9.49 / 16.1      12.6 / 23.4      rows
-    64,100,256,256       54.6 / 104      58.0 / 110       rows
-    128,50,512,512       208 / 401        201 / 389        rows
-    64,25,1024,1024      220 / 397        217 / 429        blas (fwd) / rows
+    B,T,I,H              rows             units            policy           picks
+    32,50,10,64          1.32 / 1.90      1.39 / 2.21      1.32 / 1.91      rows / rows
+    32,100,128,128       8.37 / 14.8      11.7 / 22.2      8.54 / 15.0      rows / rows
+    64,100,256,256       50.4 / 97.9      63.1 / 118       50.4 / 97.5      rows / rows
+    128,50,512,512       208 / 372        209 / 397        199 / 350        rows / rows
+    64,25,1024,1024      206 / 394        195 / 397        222 / 390        rows / rows
 
-On two cores the units split never wins clearly (it pays 20–40 µs a step for its
-meetings, and loses more whenever one of the two vCPUs hiccups); the model, which
-prices it 7–20% cheaper at the three large shapes, takes it only from a 25% margin.
+On two cores the units split never wins clearly: it pays for a meeting every step,
+and its gate arithmetic works on slices of H/2 units, ~2.5x dearer per element than
+the rows split's whole rows at (64, 100, 256, 256) (10 ms against 4 of the forward).
+The model, which prices it 7–20% cheaper at the three large shapes, takes it only from
+a 25% margin: from 4 threads at those shapes, where each thread's share of the batch
+gets short and every thread streams the whole kernel each step.  The many-core figures
+that motivate it are in the README (the 16-core host of the GPU machine).
 """
 
 import argparse

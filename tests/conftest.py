@@ -9,9 +9,22 @@ loaded profile's ``max_examples`` (100 for ``ci``, 20 for ``dev``).
 
 import os
 
+import pytest
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=100, deadline=None, derandomize=True,
                           print_blob=True)
 settings.register_profile("dev", max_examples=20, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def same_threads_whatever_the_load():
+    """The numba backend runs on the threads asked for, not on the cores that other
+    processes leave free (``scratchrnn.kernels.policy``): the tests compare bits, and a
+    busy CI machine must not change a call's thread count between two calls.  The
+    tests of the load reading turn it back on."""
+    from scratchrnn.kernels import policy
+    before = policy.set_follow_load(False)
+    yield
+    policy.set_follow_load(before)

@@ -139,9 +139,22 @@ def test_a_stale_window_counts_the_cores_free(fresh_load):
 
 def test_free_cores_rounds_the_others_load(monkeypatch):
     monkeypatch.setattr(policy, "usable_cores", lambda: 2)
+    policy.set_follow_load(True)                        # (conftest turns it off)
     for others, free in ((0.0, 2), (0.4, 2), (0.6, 1), (1.0, 1), (5.0, 1)):
         monkeypatch.setattr(policy, "others_busy", lambda others=others: others)
         assert policy.free_cores() == free
+    policy.set_follow_load(False)
+    assert policy.free_cores() == 2                     # the load not followed
+
+
+def test_the_load_setting_and_its_errors():
+    assert policy._follow_load_from({}) is True
+    assert policy._follow_load_from({"SCRATCHRNN_FOLLOW_LOAD": "0"}) is False
+    with pytest.raises(ValueError, match="SCRATCHRNN_FOLLOW_LOAD must be '0' or '1', "
+                                         "got 'no'"):
+        policy._follow_load_from({"SCRATCHRNN_FOLLOW_LOAD": "no"})
+    with pytest.raises(TypeError, match="`follow` must be a bool, got int"):
+        policy.set_follow_load(1)
 
 
 def test_forced_plans_and_their_arguments():

@@ -1,20 +1,28 @@
 """Shared pieces of the Numba kernels: threads, the recurrent projection, the big GEMMs.
 
-**Threads.**  The numba backend runs its own threads and keeps BLAS on one.  A
-recurrence is independent from one sequence of the batch to the next, so each thread
-takes a contiguous block of batch rows and runs the whole time loop for them (a
-``prange`` over row blocks in each cell's ``_forward_loop``/``_backward_loop``), calling
-a one-thread BLAS for its rows' recurrent product: no thread waits for another until the
-sequence ends.  The GEMMs over all T·B rows (input projection, weight gradients) split
-their rows the same way (:func:`matmul`, :func:`matmul_tn`).  BLAS's own threads would
-split each small per-step product instead, synchronising twice a step, and its pool
-spin-waits between calls, holding the cores the gate arithmetic needs.
-:func:`work_split` sets BLAS to one thread around each call of the backend;
-``numba.set_num_threads`` (or ``NUMBA_NUM_THREADS``) sets how many threads it runs.
-Two costs of the design: a thread's block of rows makes a shorter GEMM than the whole
-batch, and each ``parallel=True`` loop compiles for ~6 s per specialisation,
-once (the cache keeps it).  Python threads over the same ``nogil`` loops compiled in a
-third of the time but took ~60 µs to start and join, which the small models cannot pay.
+**Threads.**  The numba backend runs its own threads and keeps BLAS on one.  How a
+call spreads its work is chosen per call by a cost model
+(:mod:`scratchrnn.kernels.policy`, which explains it), among:
+
+* the **batch split**: a recurrence is independent from one sequence of the batch to
+  the next, so each thread takes a contiguous block of batch rows and runs the whole
+  time loop for them (a ``prange`` over row blocks in each cell's
+  ``_forward_loop``/``_backward_loop``), calling a one-thread BLAS for its rows'
+  recurrent product: no thread waits for another until the sequence ends;
+* the LSTM's **units split** (weight-stationary): each thread owns a slice of the hidden
+  units and its columns of ``U``, and the threads meet once per step
+  (``_forward_loop_by_units``; :func:`unit_order`, :func:`units_operand`);
+* for a large forward of a cell without a units split, **BLAS's threads** on each
+  per-step product.
+
+The GEMMs over all T·B rows (input projection, weight gradients) split their rows over
+the threads (:func:`matmul`, :func:`matmul_tn`).  :func:`work_split` applies the plan:
+it sets BLAS's and Numba's thread counts for the call, on no more threads than the
+cores other processes leave free (:func:`scratchrnn.kernels.policy.free_cores`).
+``numba.set_num_threads`` (or ``NUMBA_NUM_THREADS``) sets how many threads a call may
+run.  Each ``parallel=True`` loop compiles for ~6 s per specialisation, once (the cache
+keeps it).  Python threads over the same ``nogil`` loops compiled in a third of the
+time but took ~60 µs to start and join, which the small models cannot pay.
 
 **Calls from several Python threads** (a server predicting from threads) are safe:
 a :class:`Workspace` keeps its buffers per Python thread, :func:`blas_threads` counts

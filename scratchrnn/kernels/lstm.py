@@ -13,6 +13,11 @@ What changes, and why:
   time loop for its rows (``_forward_loop`` and ``_backward_loop``, a ``prange`` over
   ``_forward_rows``/``_backward_rows``) with a one-thread BLAS; the GEMMs over all T·B
   rows split their rows likewise (see :mod:`scratchrnn.kernels.common`);
+* or, where the cost model says so (many threads, few rows each, a kernel too large for
+  each core's cache: :mod:`scratchrnn.kernels.policy`), the hidden units are split
+  instead, each thread keeping its columns of ``U`` for the whole sequence and the
+  threads meeting once per step (``_forward_loop_by_units``,
+  ``_backward_loop_by_units``);
 * ``x @ kernel`` is written into the ``gates`` buffer, and the loop finishes each row in
   place (``+ bias + h @ U``, then the activations): one array of the sequence's size
   streams through the loop, not two.

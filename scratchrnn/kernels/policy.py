@@ -51,6 +51,9 @@ a units split.  On the 2-core VM with a busy loop on the other core, the LSTM at
 (32, 50, 10, 64) took 8.0–9.6 ms forward+backward on two threads against 5.6–6.3 on one.
 So a call runs on no more threads than there are cores not busy with other processes
 (:func:`free_cores`, from ``/proc/stat``, read at most every :data:`LOAD_WINDOW` seconds).
+A different thread count sums in another order (the last bits of float32 results): for
+the same bits call after call whatever the load, turn this off with
+``SCRATCHRNN_FOLLOW_LOAD=0`` in the environment or :func:`set_follow_load`.
 """
 
 import collections
@@ -242,6 +245,27 @@ def others_busy(now=None, reading=None):
         return state.others
 
 
+def _follow_load_from(environ):
+    value = environ.get("SCRATCHRNN_FOLLOW_LOAD", "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"SCRATCHRNN_FOLLOW_LOAD must be '0' or '1', got {value!r}")
+    return value == "1"
+
+
+_follow_load = _follow_load_from(os.environ)
+
+
+def set_follow_load(follow):
+    """Whether calls run on the free cores only (True, the default: see the module's
+    docstring) or on every thread asked for, whatever the load (False: the same bits
+    call after call).  Returns the previous setting."""
+    global _follow_load
+    if not isinstance(follow, bool):
+        raise TypeError(f"`follow` must be a bool, got {type(follow).__name__}")
+    before, _follow_load = _follow_load, follow
+    return before
+
+
 def usable_cores():
     """The cores this process may run on (a container or ``taskset`` may allow fewer)."""
     try:
@@ -252,7 +276,10 @@ def usable_cores():
 
 def free_cores():
     """Cores not busy with other processes: usable cores less the others' load, rounded
-    (a core half used by another process still holds back a thread that waits on it)."""
+    (a core half used by another process still holds back a thread that waits on it).
+    Every usable core when the load is not followed (:func:`set_follow_load`)."""
+    if not _follow_load:
+        return usable_cores()
     return max(1, usable_cores() - int(others_busy() + 0.5))
 
 
