@@ -175,8 +175,10 @@ def test_both_splits_on_more_threads_than_cores():
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_the_feature_major_products_run_at_their_own_size(cell):
-    """H = 128 is where the default switches form; B = 33 makes ragged transpose tiles."""
-    assert_backends_agree(Options(cell=cell, batch=33, timesteps=3, input_dim=5, units=128,
+    """H at the machine's threshold (64 or 128), where the default switches form; B = 33
+    makes ragged transpose tiles."""
+    assert_backends_agree(Options(cell=cell, batch=33, timesteps=3, input_dim=5,
+                                  units=common.FEATURE_MAJOR_MIN_UNITS,
                                   mask=True, seed=4), np.float32)
 
 
@@ -315,11 +317,13 @@ def test_recurrent_blocks_transposed_are_the_blocks_transposes(gates):
     assert blocks.shape == ((1, 5, 20) if gates < 4 else (4, 5, 5))
 
 
-def test_feature_major_from_128_units_without_per_gate_masks():
-    assert not common.feature_major(np.zeros((64, 256)), None)
-    assert common.feature_major(np.zeros((128, 512)), None)
-    assert common.feature_major(np.zeros((128, 512)), np.ones((1, 2, 128)))
-    assert not common.feature_major(np.zeros((128, 512)), np.ones((4, 2, 128)))
+def test_feature_major_from_the_machines_threshold_without_per_gate_masks():
+    n = common.FEATURE_MAJOR_MIN_UNITS
+    assert n == policy.feature_major_min_units() in (64, 128)
+    assert not common.feature_major(np.zeros((n - 1, 4 * n - 4)), None)
+    assert common.feature_major(np.zeros((n, 4 * n)), None)
+    assert common.feature_major(np.zeros((n, 4 * n)), np.ones((1, 2, n)))
+    assert not common.feature_major(np.zeros((n, 4 * n)), np.ones((4, 2, n)))
 
 
 def test_blas_threads_restores_every_pool():

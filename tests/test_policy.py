@@ -10,8 +10,8 @@ from scratchrnn.kernels import policy
 
 from .cells import examples
 
-AVX2 = policy.Machine(flops_per_second=80e9, l2_bytes=512 * 2 ** 10)
-AVX512 = policy.Machine(flops_per_second=160e9, l2_bytes=2 * 2 ** 20)
+AVX2 = policy.Machine(flops_per_second=80e9, l2_bytes=512 * 2 ** 10, lanes=8)
+AVX512 = policy.Machine(flops_per_second=160e9, l2_bytes=2 * 2 ** 20, lanes=16)
 
 
 def lstm(batch, units, threads, *, backward=False, has_units_split=True, machine=AVX2,
@@ -102,7 +102,7 @@ def test_this_machine_reads_the_vector_width_and_l2(monkeypatch):
     policy.this_machine.cache_clear()
     monkeypatch.setattr(policy, "_cpu_flags", lambda: {"avx2", "fma", "avx512f"})
     monkeypatch.setattr(policy, "_l2_bytes", lambda: 2 ** 20)
-    assert policy.this_machine() == (16 * 2 * 2 * 2.5e9, 2 ** 20)
+    assert policy.this_machine() == (16 * 2 * 2 * 2.5e9, 2 ** 20, 16)
     policy.this_machine.cache_clear()
     monkeypatch.setattr(policy, "_cpu_flags", lambda: {"avx2"})
     assert policy.this_machine().flops_per_second == 8 * 2 * 2 * 2.5e9
@@ -180,3 +180,8 @@ def test_the_units_order_groups_each_slice_gate_by_gate():
     order = unit_order(5, 2, 2)
     np.testing.assert_array_equal(units_operand(U, 2, 2), U.T[order])
     np.testing.assert_array_equal(units_operand(U, 2, 2, backward=True), U[:, order])
+
+
+def test_the_products_turn_feature_major_where_the_kernels_gain():
+    assert policy.feature_major_min_units(AVX512) == 128
+    assert policy.feature_major_min_units(AVX2) == 64

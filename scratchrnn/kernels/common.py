@@ -56,6 +56,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..ops.common import gate_slices
+from . import policy
 from .activations import JIT
 
 PARALLEL_JIT = dict(JIT, parallel=True)
@@ -137,7 +138,6 @@ def work_split(batch, recurrent_kernel, *, gates, backward=False, has_units_spli
     ``has_units_split``: the cell has a units split for this call.  Never both pools
     at once: each spin-waits after its work, and the two took turns holding the cores.
     """
-    from . import policy
     wanted = numba_threads()
     threads = min(wanted, policy.free_cores()) if wanted > 1 else 1
     units = recurrent_kernel.shape[0]
@@ -276,8 +276,9 @@ def recurrent_blocks(recurrent_kernel, n_gates, dropout_mask, transposed=False):
     return out
 
 
-#: From this many units the per-step products run feature-major (see :func:`project`).
-FEATURE_MAJOR_MIN_UNITS = 128
+#: From this many units the per-step products run feature-major (see :func:`feature_major`):
+#: 128 with AVX-512, 64 with AVX2 (:func:`scratchrnn.kernels.policy.feature_major_min_units`).
+FEATURE_MAJOR_MIN_UNITS = policy.feature_major_min_units()
 
 
 def feature_major(recurrent_kernel, dropout_mask):
@@ -285,13 +286,14 @@ def feature_major(recurrent_kernel, dropout_mask):
 
     ``z = h @ U`` for a block of b rows is a GEMM whose output is b × G·H.  OpenBLAS
     runs the same product 1.1–1.7x faster the other way round, ``zᵀ = Uᵀ hᵀ``, once
-    H ≥ 128 (one thread, b = 16 … 64: at H = 128 a step's product took 42 µs against
-    25 µs, at H = 512 1.58 ms against 1.39 ms).  The two transposes that turn ``h`` into
+    H ≥ :data:`FEATURE_MAJOR_MIN_UNITS` (on the AVX-512 VM, one thread, b = 16 … 64:
+    at H = 128 a step's product took 42 µs against 25 µs, at H = 512 1.58 ms against
+    1.39 ms; on the AVX2 VM already at H = 64).  The two transposes that turn ``h`` into
     ``hᵀ`` and ``zᵀ`` back into ``z`` cost less than that: the LSTM's forward loop went
     from 5.5 to 4.6 ms at (32, 100, 128, 128), 28.9 to 25.2 at (64, 100, 256, 256) and
-    96 to 88 at (128, 50, 512, 512), both forms in one process.  At H = 64 the transposes
-    cost more than the products gain.  Per-gate recurrent dropout masks keep the row
-    form.
+    96 to 88 at (128, 50, 512, 512), both forms in one process.  Below the threshold the
+    transposes cost more than the products gain.  Per-gate recurrent dropout masks keep
+    the row form.
     """
     return (recurrent_kernel.shape[0] >= FEATURE_MAJOR_MIN_UNITS
             and (dropout_mask is None or dropout_mask.shape[0] == 1))

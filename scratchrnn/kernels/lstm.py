@@ -6,8 +6,8 @@ What changes, and why:
   buffers allocated once per sequence (NumPy allocates a temporary per operation);
 * the activations are vectorisable (:mod:`scratchrnn.kernels.activations`; float32 uses
   a rational tanh, float64 the exact functions);
-* the recurrent GEMM is ``np.dot`` inside the loop: no Python per step; from H = 128 it
-  runs feature-major, ``zᵀ = Uᵀ hᵀ``, which OpenBLAS computes faster
+* the recurrent GEMM is ``np.dot`` inside the loop: no Python per step; from H = 128
+  (64 with AVX2) it runs feature-major, ``zᵀ = Uᵀ hᵀ``, which OpenBLAS computes faster
   (:func:`~scratchrnn.kernels.common.feature_major`);
 * the batch is split into blocks of rows, one per thread, and each thread runs the whole
   time loop for its rows (``_forward_loop`` and ``_backward_loop``, a ``prange`` over

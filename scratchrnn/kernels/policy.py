@@ -91,9 +91,9 @@ LOAD_WINDOW = 0.25
 STALE_WINDOW = 0.5
 
 
-Machine = collections.namedtuple("Machine", "flops_per_second l2_bytes")
+Machine = collections.namedtuple("Machine", "flops_per_second l2_bytes lanes")
 Machine.__doc__ = """What the cost model needs of a core: its float32 peak (FLOP/s; half for
-float64) and its L2 cache (bytes)."""
+float64), its L2 cache (bytes) and its float32 vector lanes (8: AVX2, 16: AVX-512)."""
 
 Plan = collections.namedtuple("Plan", "path threads")
 Plan.__doc__ = """A call's split: ``path`` ``"rows"``, ``"units"`` or ``"blas"``, on ``threads``
@@ -132,7 +132,25 @@ def this_machine():
     (AVX-512: 16, AVX2: 8, else 4) × 2 (an FMA is two flops) × 2 FMA units × 2.5 GHz."""
     flags = _cpu_flags()
     lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
-    return Machine(flops_per_second=lanes * 2 * 2 * 2.5e9, l2_bytes=_l2_bytes())
+    return Machine(flops_per_second=lanes * 2 * 2 * 2.5e9, l2_bytes=_l2_bytes(), lanes=lanes)
+
+
+def feature_major_min_units(machine=None):
+    """From how many units the per-step products run feature-major, ``zᵀ = Uᵀ hᵀ``
+    between two tiled transposes (:func:`scratchrnn.kernels.common.feature_major`).
+
+    OpenBLAS computes a product of a few rows faster that way round, once the product
+    gains more than the transposes cost, and where that happens depends on the kernels
+    the CPU gets.  With AVX-512 (OpenBLAS's SkylakeX kernels, the 2-core VM of that
+    kind): from H = 128, the transposes costing more than the products gain at H = 64.
+    With AVX2 (Haswell kernels, the AVX2 VM, 2 threads of 16 rows, ms forward /
+    backward, row-major against feature-major): from H = 64 — the LSTM at
+    (32, 50, 10, 64) 1.43 / 2.07 against 1.12 / 1.77, the GRU 1.12 / 1.93 against
+    0.89 / 1.65, the SimpleRNN 0.47 / 0.61 against 0.44 / 0.55 — while at H = 32 the
+    row form stays faster (the LSTM at (32, 50, 10, 32) 0.67 / 0.94 against 0.74 / 1.04).
+    """
+    machine = machine or this_machine()
+    return 128 if machine.lanes >= 16 else 64
 
 
 def _product_seconds(m, k, n, flops_per_second):
