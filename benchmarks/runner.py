@@ -35,6 +35,8 @@ import subprocess
 import sys
 import time
 
+from scratchrnn.kernels.policy import usable_cores  # the cores this process may use
+
 from .backends import CELLS, Skip, all_backends
 
 #: (B, T, I, H), from overhead-bound (one sequence) to GEMM-bound.
@@ -107,15 +109,6 @@ def blas_libraries():
              "version": p.get("version"), "architecture": p.get("architecture"),
              "threading_layer": p.get("threading_layer")}
             for p in threadpool_info() if p["user_api"] == "blas"]
-
-
-def usable_cores():
-    """The cores this process may run on (a container or ``taskset`` may allow fewer than
-    ``os.cpu_count()``)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:                      # not Linux
-        return os.cpu_count()
 
 
 def machine():
